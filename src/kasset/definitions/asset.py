@@ -1,0 +1,226 @@
+"""`@asset`: a Python function that produces one data asset.
+
+Upstream assets are the function's parameters, by name; `ins` renames them and `deps`
+adds order-only upstreams. Mistakes raise a `DefinitionError` naming the asset at
+decoration time; what needs the whole graph (missing upstreams, cycles) is checked by
+`Definitions`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+from kasset.definitions.keys import AssetKey, CoercibleToAssetKey
+from kasset.definitions.partitions import PartitionsDefinition
+from kasset.definitions.policies import Resources, RetryPolicy, Toleration
+from kasset.errors import DefinitionError
+
+__all__ = ["AssetIn", "AssetsDefinition", "asset"]
+
+CONTEXT_PARAM = "context"
+DEFAULT_GROUP = "default"
+
+
+@dataclass(frozen=True)
+class AssetIn:
+    """Names the upstream asset a parameter receives: `ins={"orders": AssetIn("raw/orders")}`."""
+
+    key: CoercibleToAssetKey | None = None
+    key_prefix: str | Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One value parameter: the upstream key if declared, else resolved by `Definitions`."""
+
+    param: str
+    key: AssetKey | None
+    prefix: tuple[str, ...] = ()
+
+
+@dataclass
+class AssetsDefinition:
+    """What `@asset` makes of a function. Calling it calls the function."""
+
+    key: AssetKey
+    fn: Callable[..., Any]
+    inputs: tuple[InputSpec, ...]
+    deps: tuple[AssetKey, ...] = ()
+    group: str = DEFAULT_GROUP
+    tags: Mapping[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    code_version: str | None = None
+    partitions_def: PartitionsDefinition | None = None
+    retry_policy: RetryPolicy | None = None
+    resources: Resources | None = None
+    image: str | None = None
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Toleration, ...] = ()
+    timeout: float | None = None
+    context_param: str | None = None
+    resource_params: tuple[str, ...] = ()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<asset {self.key}>"
+
+
+@overload
+def asset(fn: Callable[..., Any], /) -> AssetsDefinition: ...
+
+
+@overload
+def asset(
+    *,
+    name: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Sequence[Any] | None = None,
+    group: str | None = None,
+    group_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    code_version: str | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+    retry_policy: RetryPolicy | None = None,
+    resources: Resources | None = None,
+    image: str | None = None,
+    node_selector: Mapping[str, str] | None = None,
+    tolerations: Sequence[Toleration] | None = None,
+    timeout: float | None = None,
+    required_resource_keys: Sequence[str] | None = None,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
+
+
+def asset(
+    fn: Callable[..., Any] | None = None,
+    /,
+    **options: Any,
+) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
+    """Declares an asset. Use bare (`@asset`) or with options (`@asset(group="raw")`)."""
+    if fn is not None:
+        return _build_asset(fn, **options)
+
+    def decorate(func: Callable[..., Any]) -> AssetsDefinition:
+        return _build_asset(func, **options)
+
+    return decorate
+
+
+def _build_asset(
+    fn: Callable[..., Any],
+    *,
+    name: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Sequence[Any] | None = None,
+    group: str | None = None,
+    group_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    code_version: str | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+    retry_policy: RetryPolicy | None = None,
+    resources: Resources | None = None,
+    image: str | None = None,
+    node_selector: Mapping[str, str] | None = None,
+    tolerations: Sequence[Toleration] | None = None,
+    timeout: float | None = None,
+    required_resource_keys: Sequence[str] | None = None,
+) -> AssetsDefinition:
+    if not callable(fn):
+        raise DefinitionError(f"@asset decorates a function, got {fn!r}")
+    fn_name = getattr(fn, "__name__", repr(fn))
+    prefix = _prefix(key_prefix)
+    if key is not None:
+        asset_key = AssetKey.from_coercible(key)
+    else:
+        asset_key = AssetKey([*prefix, name or fn_name])
+    where = f"asset '{asset_key}' ({_location(fn)})"
+    if group is not None and group_name is not None and group != group_name:
+        raise DefinitionError(f"{where}: give group or group_name, not both")
+    group = group or group_name or DEFAULT_GROUP
+    _check_label(group, "group", where)
+    for tag_key, tag_value in (tags or {}).items():
+        if not isinstance(tag_value, str):
+            raise DefinitionError(f"{where}: tag {tag_key!r} must have a string value")
+    if partitions_def is not None and not isinstance(partitions_def, PartitionsDefinition):
+        raise DefinitionError(f"{where}: partitions_def must be a PartitionsDefinition")
+    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        raise DefinitionError(f"{where}: retry_policy must be a RetryPolicy")
+    if resources is not None and not isinstance(resources, Resources):
+        raise DefinitionError(f"{where}: resources must be a kasset.Resources (cpu, memory)")
+    if timeout is not None and timeout <= 0:
+        raise DefinitionError(f"{where}: timeout must be positive seconds")
+    inputs, context_param, resource_params = _inputs_of(fn, ins or {}, prefix,
+                                                        set(required_resource_keys or ()), where)
+    dep_keys = tuple(AssetKey.from_coercible(d) for d in (deps or ()))
+    return AssetsDefinition(
+        key=asset_key, fn=fn, inputs=inputs, deps=dep_keys, group=group, tags=dict(tags or {}),
+        metadata=dict(metadata or {}), description=description or inspect.getdoc(fn),
+        code_version=code_version, partitions_def=partitions_def, retry_policy=retry_policy,
+        resources=resources, image=image, node_selector=dict(node_selector or {}),
+        tolerations=tuple(tolerations or ()), timeout=timeout, context_param=context_param,
+        resource_params=resource_params,
+    )
+
+
+def _inputs_of(
+    fn: Callable[..., Any], ins: Mapping[str, AssetIn], prefix: tuple[str, ...],
+    resource_keys: set[str], where: str,
+) -> tuple[tuple[InputSpec, ...], str | None, tuple[str, ...]]:
+    params = inspect.signature(fn).parameters
+    unknown = sorted(set(ins) - set(params))
+    if unknown:
+        raise DefinitionError(f"{where}: ins names {', '.join(unknown)}, not parameters of the function")
+    inputs: list[InputSpec] = []
+    context_param: str | None = None
+    resource_params: list[str] = []
+    for param in params.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise DefinitionError(f"{where}: *args and **kwargs are not supported")
+        if param.name == CONTEXT_PARAM or _is_context_annotation(param.annotation):
+            context_param = param.name
+        elif param.name in resource_keys:
+            resource_params.append(param.name)
+        elif param.name in ins:
+            spec = ins[param.name]
+            in_prefix = _prefix(spec.key_prefix) if spec.key_prefix is not None else prefix
+            key = AssetKey.from_coercible(spec.key) if spec.key is not None else None
+            inputs.append(InputSpec(param.name, key, in_prefix))
+        elif param.default is param.empty:
+            inputs.append(InputSpec(param.name, None, prefix))
+    return tuple(inputs), context_param, tuple(resource_params)
+
+
+def _is_context_annotation(annotation: Any) -> bool:
+    name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    return isinstance(name, str) and name.endswith("AssetExecutionContext")
+
+
+def _prefix(key_prefix: str | Sequence[str] | None) -> tuple[str, ...]:
+    if key_prefix is None:
+        return ()
+    return (key_prefix,) if isinstance(key_prefix, str) else tuple(key_prefix)
+
+
+def _check_label(value: str, what: str, where: str) -> None:
+    if not value or len(value) > 63 or not value.replace("_", "a").replace("-", "a").isalnum():
+        raise DefinitionError(f"{where}: {what} {value!r} must be 1-63 letters, digits, '_' or '-'")
+
+
+def _location(fn: Callable[..., Any]) -> str:
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return getattr(fn, "__qualname__", repr(fn))
+    return f"{code.co_filename}:{code.co_firstlineno}"

@@ -1,0 +1,170 @@
+"""`Definitions`: the assets, checks and schedules of one code location, validated.
+
+Everything that needs the whole graph is checked here, when the user's module is
+imported: duplicate keys, upstreams that do not exist, cycles, checks of unknown assets,
+incompatible partitions, schedules that select nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from kasset.definitions.asset import AssetsDefinition, InputSpec
+from kasset.definitions.check import AssetChecksDefinition
+from kasset.definitions.keys import AssetKey
+from kasset.definitions.schedule import ScheduleDefinition
+from kasset.errors import DefinitionError
+from kasset.graph import AssetGraph, AssetNode, CheckNode, _suggest
+
+__all__ = ["Definitions", "ResolvedInputs"]
+
+
+@dataclass(frozen=True)
+class ResolvedInputs:
+    """Which upstream asset each value parameter of a function receives."""
+
+    by_param: Mapping[str, AssetKey]
+    resource_params: tuple[str, ...] = ()
+
+
+class Definitions:
+    """The contents of a code location: `defs = Definitions(assets=[...], ...)`.
+
+    `io_manager` stores values between steps (default: pickles under the storage URI);
+    `resources` are plain objects handed to functions by parameter name.
+    """
+
+    def __init__(
+        self,
+        assets: Iterable[AssetsDefinition | AssetChecksDefinition] = (),
+        asset_checks: Iterable[AssetChecksDefinition] = (),
+        schedules: Iterable[ScheduleDefinition] = (),
+        io_manager: Any = None,
+        resources: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.assets: dict[AssetKey, AssetsDefinition] = {}
+        checks: list[AssetChecksDefinition] = list(asset_checks)
+        for item in assets:
+            if isinstance(item, AssetChecksDefinition):
+                checks.append(item)
+            elif isinstance(item, AssetsDefinition):
+                if item.key in self.assets:
+                    raise DefinitionError(
+                        f"duplicate asset key '{item.key}': defined by "
+                        f"{_fn_name(self.assets[item.key])} and {_fn_name(item)}")
+                self.assets[item.key] = item
+            else:
+                raise DefinitionError(f"Definitions(assets=...) takes @asset functions, got {item!r}")
+        self.resources: dict[str, Any] = dict(resources or {})
+        self.io_manager = io_manager
+        self.checks: dict[AssetKey, list[AssetChecksDefinition]] = {}
+        for check in checks:
+            self._add_check(check)
+        self.inputs: dict[AssetKey, ResolvedInputs] = {
+            key: self._resolve(definition.key, definition.inputs, definition.resource_params)
+            for key, definition in self.assets.items()}
+        self.check_inputs: dict[str, ResolvedInputs] = {
+            check.qualified_name: self._resolve(check.asset_key, check.inputs, ())
+            for checks_of in self.checks.values() for check in checks_of}
+        self._check_partitions()
+        self.graph = AssetGraph(self._nodes())
+        self.schedules: dict[str, ScheduleDefinition] = {}
+        for schedule in schedules:
+            if schedule.name in self.schedules:
+                raise DefinitionError(f"duplicate schedule name '{schedule.name}'")
+            try:
+                self.graph.select(schedule.selection)
+            except DefinitionError as error:
+                raise DefinitionError(f"schedule '{schedule.name}': {error}") from None
+            self.schedules[schedule.name] = schedule
+
+    def _add_check(self, check: AssetChecksDefinition) -> None:
+        if check.asset_key not in self.assets:
+            known = (k.to_string() for k in self.assets)
+            raise DefinitionError(
+                f"check '{check.name}' is of asset '{check.asset_key}', which is not defined"
+                f"{_suggest(check.asset_key.to_string(), known)}")
+        siblings = self.checks.setdefault(check.asset_key, [])
+        if any(c.name == check.name for c in siblings):
+            raise DefinitionError(f"asset '{check.asset_key}' has two checks named '{check.name}'")
+        siblings.append(check)
+
+    def _resolve(self, owner: AssetKey, inputs: tuple[InputSpec, ...],
+                 resource_params: tuple[str, ...]) -> ResolvedInputs:
+        by_param: dict[str, AssetKey] = {}
+        resources = list(resource_params)
+        for spec in inputs:
+            if spec.key is not None:
+                if spec.key not in self.assets:
+                    raise DefinitionError(
+                        f"asset '{owner}' depends on '{spec.key}', which is not defined"
+                        f"{_suggest(spec.key.to_string(), (k.to_string() for k in self.assets))}")
+                by_param[spec.param] = spec.key
+            elif spec.param in self.resources:
+                resources.append(spec.param)
+            else:
+                by_param[spec.param] = self._infer_key(owner, spec)
+        return ResolvedInputs(by_param, tuple(resources))
+
+    def _infer_key(self, owner: AssetKey, spec: InputSpec) -> AssetKey:
+        for candidate in (AssetKey([*spec.prefix, spec.param]), AssetKey(spec.param)):
+            if candidate in self.assets:
+                return candidate
+        by_name = sorted(k for k in self.assets if k.name == spec.param)
+        if len(by_name) == 1:
+            return by_name[0]
+        if by_name:
+            names = ", ".join(k.to_string() for k in by_name)
+            raise DefinitionError(f"asset '{owner}': parameter '{spec.param}' could be any of "
+                                  f"{names}; name it with ins={{'{spec.param}': AssetIn(...)}}")
+        raise DefinitionError(
+            f"asset '{owner}' depends on '{spec.param}', which is not defined"
+            f"{_suggest(spec.param, (k.name for k in self.assets))} (a parameter that is not an "
+            "upstream asset needs a default value, or a name in Definitions(resources=...))")
+
+    def _check_partitions(self) -> None:
+        for key, definition in self.assets.items():
+            mine = definition.partitions_def
+            for upstream in [*self.inputs[key].by_param.values(), *definition.deps]:
+                theirs = self.assets[upstream].partitions_def if upstream in self.assets else None
+                if mine is not None and theirs is not None and mine != theirs:
+                    raise DefinitionError(
+                        f"asset '{key}' ({mine!r}) depends on '{upstream}' ({theirs!r}): "
+                        "a partitioned asset can only depend on assets with the same "
+                        "partitions or on unpartitioned ones")
+
+    def _nodes(self) -> list[AssetNode]:
+        from kasset.definitions.policies import RetryPolicy
+
+        nodes = []
+        for key, definition in self.assets.items():
+            extra_deps = [k for c in self.checks.get(key, [])
+                          for k in self.check_inputs[c.qualified_name].by_param.values()]
+            deps = dict.fromkeys([*self.inputs[key].by_param.values(), *definition.deps,
+                                  *(k for k in extra_deps if k != key)])
+            nodes.append(AssetNode(
+                key=key, deps=tuple(deps), group=definition.group, tags=definition.tags,
+                partitions=definition.partitions_def,
+                checks=tuple(CheckNode(c.name, c.blocking, c.description)
+                             for c in self.checks.get(key, [])),
+                retry_policy=definition.retry_policy or RetryPolicy(),
+                timeout=definition.timeout))
+        return nodes
+
+    @cached_property
+    def all_checks(self) -> list[AssetChecksDefinition]:
+        return [c for key in self.graph.order for c in self.checks.get(key, [])]
+
+    def get_asset(self, key: AssetKey | str) -> AssetsDefinition:
+        asset_key = self.graph.resolve_key(key) if isinstance(key, str) else key
+        return self.assets[asset_key]
+
+    def __repr__(self) -> str:
+        return f"Definitions({len(self.assets)} assets, {len(self.schedules)} schedules)"
+
+
+def _fn_name(definition: AssetsDefinition) -> str:
+    return getattr(definition.fn, "__qualname__", repr(definition.fn))

@@ -1,0 +1,422 @@
+"""The run state machine shared by every executor: in-process, subprocesses, pods.
+
+A `RunPlan` is the immutable set of steps (asset x partition) of one run and the steps
+each waits for. A `RunState` holds where each step is. `advance(state, event, now)` folds
+one event into the state and returns the actions the executor must take; it never does
+I/O and never reads the clock, so every executor behaves the same and the machine is
+tested exhaustively without one.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from kasset.definitions.keys import AssetKey, StepKey
+from kasset.definitions.policies import RetryPolicy
+from kasset.errors import PlanError
+from kasset.graph import AssetGraph
+
+__all__ = [
+    "MAX_STEPS",
+    "Cancel",
+    "FinishRun",
+    "LaunchStep",
+    "PlannedStep",
+    "RunPhase",
+    "RunPlan",
+    "RunState",
+    "StepFailed",
+    "StepPhase",
+    "StepState",
+    "StepSucceeded",
+    "StopStep",
+    "Tick",
+    "advance",
+    "build_plan",
+]
+
+MAX_STEPS = 10_000
+"""The most steps one run may have; a bigger backfill is split into several runs."""
+
+
+class StepPhase(str, Enum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    SKIPPED = "Skipped"
+    CANCELED = "Canceled"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (StepPhase.PENDING, StepPhase.RUNNING)
+
+
+class RunPhase(str, Enum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELED)
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    key: StepKey
+    upstream: tuple[StepKey, ...]
+    retry_policy: RetryPolicy = RetryPolicy()
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The steps of a run in execution order, and who waits for whom."""
+
+    steps: dict[StepKey, PlannedStep]
+    downstream: dict[StepKey, tuple[StepKey, ...]]
+    max_parallel: int
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def downstream_closure(self, key: StepKey) -> list[StepKey]:
+        seen: dict[StepKey, None] = {}
+        frontier = list(self.downstream.get(key, ()))
+        while frontier:
+            step = frontier.pop()
+            if step not in seen:
+                seen[step] = None
+                frontier.extend(self.downstream.get(step, ()))
+        return [k for k in self.steps if k in seen]
+
+
+def build_plan(
+    graph: AssetGraph,
+    selection: str | None = None,
+    partitions: Sequence[str] | None = None,
+    max_parallel: int = 16,
+    max_steps: int = MAX_STEPS,
+) -> RunPlan:
+    """Plans the selected assets x partitions. Raises PlanError (a DefinitionError) when a
+    partitioned asset has no partitions to run, a key is invalid, or the run is too big."""
+    if max_parallel < 1:
+        raise PlanError(f"maxParallel must be at least 1, got {max_parallel}")
+    selected = graph.select(selection)
+    chosen = set(selected)
+    steps_of: dict[AssetKey, list[StepKey]] = {}
+    total = 0
+    for key in selected:
+        definition = graph.nodes[key].partitions
+        if definition is None:
+            steps_of[key] = [StepKey(key)]
+        elif not partitions:
+            raise PlanError(f"asset '{key}' is partitioned: choose the partitions to materialize")
+        else:
+            steps_of[key] = [StepKey(key, definition.validate_key(p)) for p in partitions]
+        total += len(steps_of[key])
+        if total > max_steps:
+            raise PlanError(f"the run has more than {max_steps} steps; split it into several runs")
+    steps: dict[StepKey, PlannedStep] = {}
+    downstream: dict[StepKey, list[StepKey]] = {}
+    for key in selected:
+        node = graph.nodes[key]
+        for step in steps_of[key]:
+            upstream: list[StepKey] = []
+            for dep in node.deps:
+                if dep not in chosen:
+                    continue
+                if graph.nodes[dep].partitions is None or step.partition is None:
+                    upstream.extend(steps_of[dep])
+                else:
+                    upstream.append(StepKey(dep, step.partition))
+            steps[step] = PlannedStep(step, tuple(upstream), node.retry_policy, node.timeout)
+            for parent in upstream:
+                downstream.setdefault(parent, []).append(step)
+    return RunPlan(steps, {k: tuple(v) for k, v in downstream.items()}, max_parallel)
+
+
+# Events the executor feeds in.
+
+
+@dataclass(frozen=True)
+class StepSucceeded:
+    step: StepKey
+    attempt: int
+
+
+@dataclass(frozen=True)
+class StepFailed:
+    step: StepKey
+    attempt: int
+    message: str
+    retryable: bool = True
+
+
+@dataclass(frozen=True)
+class Cancel:
+    message: str = "canceled"
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passed: retries may be due, deadlines may have expired."""
+
+
+Event = StepSucceeded | StepFailed | Cancel | Tick
+
+
+# Actions the executor must take.
+
+
+@dataclass(frozen=True)
+class LaunchStep:
+    step: StepKey
+    attempt: int
+
+
+@dataclass(frozen=True)
+class StopStep:
+    step: StepKey
+    attempt: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class FinishRun:
+    phase: RunPhase
+    message: str
+
+
+Action = LaunchStep | StopStep | FinishRun
+
+
+@dataclass
+class StepState:
+    phase: StepPhase = StepPhase.PENDING
+    attempts: int = 0
+    retry_at: float | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    message: str | None = None
+
+
+class RunState:
+    """Where every step of a run is, with the indexes that make each `advance` cost
+    O(changed steps) rather than O(all steps). Executors persist the step states and
+    rebuild a RunState from them after a restart."""
+
+    def __init__(self, plan: RunPlan, steps: dict[StepKey, StepState] | None = None,
+                 phase: RunPhase = RunPhase.PENDING, message: str = "",
+                 cancel_message: str | None = None) -> None:
+        self.plan = plan
+        self.steps = {key: (steps or {}).get(key) or StepState() for key in plan.steps}
+        self.phase = phase
+        self.message = message
+        self.cancel_message = cancel_message
+        self._order = {key: i for i, key in enumerate(plan.steps)}
+        self._counts = dict.fromkeys(StepPhase, 0)
+        self._blocked: dict[StepKey, int] = {}
+        self._ready: list[tuple[int, StepKey]] = []
+        self._running: dict[StepKey, None] = {}
+        for key, state in self.steps.items():
+            self._counts[state.phase] += 1
+            if state.phase is StepPhase.RUNNING:
+                self._running[key] = None
+            self._blocked[key] = sum(1 for up in plan.steps[key].upstream
+                                     if self.steps[up].phase is not StepPhase.SUCCEEDED)
+            if state.phase is StepPhase.PENDING and self._blocked[key] == 0:
+                heapq.heappush(self._ready, (self._order[key], key))
+
+    def set_phase(self, key: StepKey, phase: StepPhase) -> None:
+        state = self.steps[key]
+        if state.phase is phase:
+            return
+        self._counts[state.phase] -= 1
+        self._counts[phase] += 1
+        self._running.pop(key, None)
+        if phase is StepPhase.RUNNING:
+            self._running[key] = None
+        state.phase = phase
+        if phase is StepPhase.PENDING and self._blocked[key] == 0:
+            heapq.heappush(self._ready, (self._order[key], key))
+        if phase is StepPhase.SUCCEEDED:
+            for down in self.plan.downstream.get(key, ()):
+                self._blocked[down] -= 1
+                if self._blocked[down] == 0 and self.steps[down].phase is StepPhase.PENDING:
+                    heapq.heappush(self._ready, (self._order[down], down))
+
+    def count(self, phase: StepPhase) -> int:
+        return self._counts[phase]
+
+    def counts(self) -> dict[str, int]:
+        result = {phase.value.lower(): n for phase, n in self._counts.items()}
+        result["total"] = len(self.steps)
+        return result
+
+    @property
+    def running(self) -> list[StepKey]:
+        return list(self._running)
+
+    @property
+    def unfinished(self) -> int:
+        return self._counts[StepPhase.PENDING] + self._counts[StepPhase.RUNNING]
+
+    def ready(self) -> Iterable[StepKey]:
+        """Pending steps whose upstreams all succeeded, in plan order (may include steps
+        still waiting for a retry delay)."""
+        return list(dict.fromkeys(key for _, key in sorted(self._ready)
+                                  if self.steps[key].phase is StepPhase.PENDING))
+
+    def next_wakeup(self) -> float | None:
+        """The earliest time a `Tick` could change something: a retry or a deadline."""
+        times = [self.steps[k].retry_at for _, k in self._ready
+                 if self.steps[k].retry_at is not None]
+        for key in self._running:
+            timeout = self.plan.steps[key].timeout
+            started = self.steps[key].started_at
+            if timeout and started is not None:
+                times.append(started + timeout)
+        return min((t for t in times if t is not None), default=None)
+
+
+def advance(state: RunState, event: Event | None, now: float,
+            capacity: int | None = None) -> list[Action]:
+    """Folds `event` into `state` and returns what to do next.
+
+    `capacity` is how many more steps the executor may start now, beyond the run's own
+    `maxParallel` (the operator's global limit); None means no such limit. Events for an
+    attempt that is not the step's current running attempt are ignored, which makes
+    replayed and late events harmless.
+    """
+    if state.phase.finished:
+        return []
+    actions: list[Action] = []
+    if isinstance(event, StepSucceeded):
+        _succeed(state, event, now)
+    elif isinstance(event, StepFailed):
+        _fail(state, event.step, event.attempt, event.message, event.retryable, now)
+    elif isinstance(event, Cancel):
+        state.cancel_message = state.cancel_message or event.message
+    actions.extend(_expire_deadlines(state, now))
+    if state.cancel_message is not None:
+        actions.extend(_cancel(state, now))
+    else:
+        actions.extend(_launch_ready(state, now, capacity))
+    finish = _finish_if_done(state)
+    if finish:
+        actions.append(finish)
+    elif state.phase is RunPhase.PENDING and state.count(StepPhase.PENDING) < len(state.steps):
+        state.phase = RunPhase.RUNNING
+    return actions
+
+
+def _current(state: RunState, step: StepKey, attempt: int) -> StepState | None:
+    current = state.steps.get(step)
+    if current is None or current.phase is not StepPhase.RUNNING or current.attempts != attempt:
+        return None
+    return current
+
+
+def _succeed(state: RunState, event: StepSucceeded, now: float) -> None:
+    current = _current(state, event.step, event.attempt)
+    if current is not None:
+        current.ended_at, current.message = now, None
+        state.set_phase(event.step, StepPhase.SUCCEEDED)
+
+
+def _fail(state: RunState, step: StepKey, attempt: int, message: str, retryable: bool,
+          now: float) -> None:
+    current = _current(state, step, attempt)
+    if current is None:
+        return
+    current.ended_at, current.message = now, message
+    policy = state.plan.steps[step].retry_policy
+    if retryable and state.cancel_message is None and attempt <= policy.max_retries:
+        current.retry_at = now + policy.delay_before(attempt + 1)
+        state.set_phase(step, StepPhase.PENDING)
+        return
+    state.set_phase(step, StepPhase.FAILED)
+    for downstream in state.plan.downstream_closure(step):
+        waiting = state.steps[downstream]
+        if waiting.phase is StepPhase.PENDING:
+            waiting.message = f"upstream step {step} failed"
+            state.set_phase(downstream, StepPhase.SKIPPED)
+
+
+def _expire_deadlines(state: RunState, now: float) -> list[Action]:
+    actions: list[Action] = []
+    for key in state.running:
+        current = state.steps[key]
+        timeout = state.plan.steps[key].timeout
+        if timeout and current.started_at is not None and now >= current.started_at + timeout:
+            attempt = current.attempts
+            reason = f"timed out after {timeout:g}s"
+            actions.append(StopStep(key, attempt, reason))
+            _fail(state, key, attempt, reason, True, now)
+    return actions
+
+
+def _cancel(state: RunState, now: float) -> list[Action]:
+    actions: list[Action] = []
+    for key, current in state.steps.items():
+        if current.phase is StepPhase.RUNNING:
+            actions.append(StopStep(key, current.attempts, state.cancel_message or "canceled"))
+        if not current.phase.finished:
+            current.ended_at, current.message = now, state.cancel_message
+            state.set_phase(key, StepPhase.CANCELED)
+    return actions
+
+
+def _launch_ready(state: RunState, now: float, capacity: int | None) -> list[Action]:
+    budget = state.plan.max_parallel - state.count(StepPhase.RUNNING)
+    if capacity is not None:
+        budget = min(budget, capacity)
+    actions: list[Action] = []
+    deferred: list[tuple[int, StepKey]] = []
+    while budget > 0 and state._ready:
+        entry = heapq.heappop(state._ready)
+        key = entry[1]
+        current = state.steps[key]
+        if current.phase is not StepPhase.PENDING:
+            continue  # a stale entry: the step moved on since it was queued
+        if current.retry_at is not None and current.retry_at > now:
+            deferred.append(entry)
+            continue
+        current.attempts += 1
+        current.started_at, current.ended_at, current.retry_at = now, None, None
+        state.set_phase(key, StepPhase.RUNNING)
+        actions.append(LaunchStep(key, current.attempts))
+        budget -= 1
+    for entry in deferred:
+        heapq.heappush(state._ready, entry)
+    return actions
+
+
+def _finish_if_done(state: RunState) -> FinishRun | None:
+    if state.unfinished:
+        return None
+    failed = [(k, s) for k, s in state.steps.items() if s.phase is StepPhase.FAILED]
+    if state.cancel_message is not None:
+        state.phase, state.message = RunPhase.CANCELED, state.cancel_message
+    elif failed:
+        shown = "; ".join(f"{k}: {s.message}" for k, s in failed[:5])
+        more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
+        state.phase = RunPhase.FAILED
+        state.message = f"{len(failed)} step(s) failed: {shown}{more}"
+    else:
+        state.phase = RunPhase.SUCCEEDED
+        state.message = f"{len(state.steps)} step(s) succeeded"
+    return FinishRun(state.phase, state.message)
+
+
+def ready_order(steps: Iterable[StepKey], plan: RunPlan) -> list[StepKey]:
+    """Steps in plan order (for display)."""
+    wanted = set(steps)
+    return [k for k in plan.steps if k in wanted]
