@@ -41,7 +41,7 @@ class AssetNode:
     tags: Mapping[str, str] = field(default_factory=dict)
     partitions: PartitionsDefinition | None = None
     checks: tuple[CheckNode, ...] = ()
-    retry_policy: RetryPolicy = RetryPolicy()
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -64,7 +64,8 @@ class AssetGraph:
                 if dep not in self.nodes:
                     raise DefinitionError(
                         f"asset '{node.key}' depends on '{dep}', which is not defined"
-                        f"{_suggest(dep.to_string(), (k.to_string() for k in self.nodes))}")
+                        f"{_suggest(dep.to_string(), (k.to_string() for k in self.nodes))}"
+                    )
                 self._dag.add_edge(dep, node.key)
         if not nx.is_directed_acyclic_graph(self._dag):
             raise CycleError(_cycle_members(self._dag))
@@ -137,12 +138,17 @@ class AssetGraph:
             elif term.kind == "group":
                 matched = {k for k, n in self.nodes.items() if n.group == term.name}
                 if not matched:
-                    raise SelectionError(f"no asset is in group '{term.name}'"
-                                         f"{_suggest(term.name, self.groups())}")
+                    raise SelectionError(
+                        f"no asset is in group '{term.name}'{_suggest(term.name, self.groups())}"
+                    )
                 chosen |= matched
             else:
-                matched = {k for k, n in self.nodes.items() if term.name in n.tags
-                           and (term.value is None or n.tags[term.name] == term.value)}
+                matched = {
+                    k
+                    for k, n in self.nodes.items()
+                    if term.name in n.tags
+                    and (term.value is None or n.tags[term.name] == term.value)
+                }
                 if not matched:
                     wanted = term.name if term.value is None else f"{term.name}={term.value}"
                     raise SelectionError(f"no asset has the tag '{wanted}'")
@@ -160,8 +166,9 @@ class AssetGraph:
         if len(by_name) > 1:
             names = ", ".join(k.to_string() for k in self.sort(by_name))
             raise SelectionError(f"'{text}' is ambiguous: it could be {names}")
-        raise SelectionError(f"no asset '{text}' in the graph"
-                             f"{_suggest(text, (k.to_string() for k in self.nodes))}")
+        raise SelectionError(
+            f"no asset '{text}' in the graph{_suggest(text, (k.to_string() for k in self.nodes))}"
+        )
 
     def layers(self) -> list[list[AssetKey]]:
         """Assets grouped by longest path from a root: what runs can overlap."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from enum import Enum
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 from kasset.definitions.keys import AssetKey, StepKey
 from kasset.definitions.policies import RetryPolicy
@@ -42,7 +42,7 @@ MAX_STEPS = 10_000
 """The most steps one run may have; a bigger backfill is split into several runs."""
 
 
-class StepPhase(str, Enum):
+class StepPhase(StrEnum):
     PENDING = "Pending"
     RUNNING = "Running"
     SUCCEEDED = "Succeeded"
@@ -55,7 +55,7 @@ class StepPhase(str, Enum):
         return self not in (StepPhase.PENDING, StepPhase.RUNNING)
 
 
-class RunPhase(str, Enum):
+class RunPhase(StrEnum):
     PENDING = "Pending"
     RUNNING = "Running"
     SUCCEEDED = "Succeeded"
@@ -71,7 +71,7 @@ class RunPhase(str, Enum):
 class PlannedStep:
     key: StepKey
     upstream: tuple[StepKey, ...]
-    retry_policy: RetryPolicy = RetryPolicy()
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float | None = None
 
 
@@ -212,9 +212,14 @@ class RunState:
     O(changed steps) rather than O(all steps). Executors persist the step states and
     rebuild a RunState from them after a restart."""
 
-    def __init__(self, plan: RunPlan, steps: dict[StepKey, StepState] | None = None,
-                 phase: RunPhase = RunPhase.PENDING, message: str = "",
-                 cancel_message: str | None = None) -> None:
+    def __init__(
+        self,
+        plan: RunPlan,
+        steps: dict[StepKey, StepState] | None = None,
+        phase: RunPhase = RunPhase.PENDING,
+        message: str = "",
+        cancel_message: str | None = None,
+    ) -> None:
         self.plan = plan
         self.steps = {key: (steps or {}).get(key) or StepState() for key in plan.steps}
         self.phase = phase
@@ -229,8 +234,11 @@ class RunState:
             self._counts[state.phase] += 1
             if state.phase is StepPhase.RUNNING:
                 self._running[key] = None
-            self._blocked[key] = sum(1 for up in plan.steps[key].upstream
-                                     if self.steps[up].phase is not StepPhase.SUCCEEDED)
+            self._blocked[key] = sum(
+                1
+                for up in plan.steps[key].upstream
+                if self.steps[up].phase is not StepPhase.SUCCEEDED
+            )
             if state.phase is StepPhase.PENDING and self._blocked[key] == 0:
                 heapq.heappush(self._ready, (self._order[key], key))
 
@@ -271,13 +279,17 @@ class RunState:
     def ready(self) -> Iterable[StepKey]:
         """Pending steps whose upstreams all succeeded, in plan order (may include steps
         still waiting for a retry delay)."""
-        return list(dict.fromkeys(key for _, key in sorted(self._ready)
-                                  if self.steps[key].phase is StepPhase.PENDING))
+        return list(
+            dict.fromkeys(
+                key for _, key in sorted(self._ready) if self.steps[key].phase is StepPhase.PENDING
+            )
+        )
 
     def next_wakeup(self) -> float | None:
         """The earliest time a `Tick` could change something: a retry or a deadline."""
-        times = [self.steps[k].retry_at for _, k in self._ready
-                 if self.steps[k].retry_at is not None]
+        times = [
+            self.steps[k].retry_at for _, k in self._ready if self.steps[k].retry_at is not None
+        ]
         for key in self._running:
             timeout = self.plan.steps[key].timeout
             started = self.steps[key].started_at
@@ -286,8 +298,9 @@ class RunState:
         return min((t for t in times if t is not None), default=None)
 
 
-def advance(state: RunState, event: Event | None, now: float,
-            capacity: int | None = None) -> list[Action]:
+def advance(
+    state: RunState, event: Event | None, now: float, capacity: int | None = None
+) -> list[Action]:
     """Folds `event` into `state` and returns what to do next.
 
     `capacity` is how many more steps the executor may start now, beyond the run's own
@@ -331,8 +344,9 @@ def _succeed(state: RunState, event: StepSucceeded, now: float) -> None:
         state.set_phase(event.step, StepPhase.SUCCEEDED)
 
 
-def _fail(state: RunState, step: StepKey, attempt: int, message: str, retryable: bool,
-          now: float) -> None:
+def _fail(
+    state: RunState, step: StepKey, attempt: int, message: str, retryable: bool, now: float
+) -> None:
     current = _current(state, step, attempt)
     if current is None:
         return

@@ -162,27 +162,45 @@ def _build_asset(
         raise DefinitionError(f"{where}: resources must be a kasset.Resources (cpu, memory)")
     if timeout is not None and timeout <= 0:
         raise DefinitionError(f"{where}: timeout must be positive seconds")
-    inputs, context_param, resource_params = _inputs_of(fn, ins or {}, prefix,
-                                                        set(required_resource_keys or ()), where)
+    inputs, context_param, resource_params = _inputs_of(
+        fn, ins or {}, prefix, set(required_resource_keys or ()), where
+    )
     dep_keys = tuple(AssetKey.from_coercible(d) for d in (deps or ()))
     return AssetsDefinition(
-        key=asset_key, fn=fn, inputs=inputs, deps=dep_keys, group=group, tags=dict(tags or {}),
-        metadata=dict(metadata or {}), description=description or inspect.getdoc(fn),
-        code_version=code_version, partitions_def=partitions_def, retry_policy=retry_policy,
-        resources=resources, image=image, node_selector=dict(node_selector or {}),
-        tolerations=tuple(tolerations or ()), timeout=timeout, context_param=context_param,
+        key=asset_key,
+        fn=fn,
+        inputs=inputs,
+        deps=dep_keys,
+        group=group,
+        tags=dict(tags or {}),
+        metadata=dict(metadata or {}),
+        description=description or inspect.getdoc(fn),
+        code_version=code_version,
+        partitions_def=partitions_def,
+        retry_policy=retry_policy,
+        resources=resources,
+        image=image,
+        node_selector=dict(node_selector or {}),
+        tolerations=tuple(tolerations or ()),
+        timeout=timeout,
+        context_param=context_param,
         resource_params=resource_params,
     )
 
 
 def _inputs_of(
-    fn: Callable[..., Any], ins: Mapping[str, AssetIn], prefix: tuple[str, ...],
-    resource_keys: set[str], where: str,
+    fn: Callable[..., Any],
+    ins: Mapping[str, AssetIn],
+    prefix: tuple[str, ...],
+    resource_keys: set[str],
+    where: str,
 ) -> tuple[tuple[InputSpec, ...], str | None, tuple[str, ...]]:
     params = inspect.signature(fn).parameters
     unknown = sorted(set(ins) - set(params))
     if unknown:
-        raise DefinitionError(f"{where}: ins names {', '.join(unknown)}, not parameters of the function")
+        raise DefinitionError(
+            f"{where}: ins names {', '.join(unknown)}, not parameters of the function"
+        )
     inputs: list[InputSpec] = []
     context_param: str | None = None
     resource_params: list[str] = []

@@ -49,7 +49,7 @@ def asset_check(
     asset_key = AssetKey.from_coercible(asset)
 
     def decorate(fn: Callable[..., Any]) -> AssetChecksDefinition:
-        check_name = name or getattr(fn, "__name__", "check")
+        check_name = str(name or getattr(fn, "__name__", "check"))
         where = f"check '{check_name}' of asset '{asset_key}' ({_location(fn)})"
         if not check_name.isidentifier():
             raise DefinitionError(f"{where}: the name must be a Python identifier")
@@ -66,9 +66,14 @@ def asset_check(
             elif param.default is param.empty:
                 inputs.append(InputSpec(param.name, None, asset_key.prefix))
         return AssetChecksDefinition(
-            name=check_name, asset_key=asset_key, fn=fn, blocking=blocking,
-            description=description or inspect.getdoc(fn), value_param=value_param,
-            inputs=tuple(inputs), context_param=context_param,
+            name=check_name,
+            asset_key=asset_key,
+            fn=fn,
+            blocking=blocking,
+            description=description or inspect.getdoc(fn),
+            value_param=value_param,
+            inputs=tuple(inputs),
+            context_param=context_param,
         )
 
     return decorate

@@ -38,7 +38,9 @@ class AssetExecutionContext:
     @property
     def partition_key(self) -> str:
         if self.partition_key_or_none is None:
-            raise PartitionError(f"asset {self.asset_key} is not partitioned: it has no partition key")
+            raise PartitionError(
+                f"asset {self.asset_key} is not partitioned: it has no partition key"
+            )
         return self.partition_key_or_none
 
     def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:

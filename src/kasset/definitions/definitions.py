@@ -54,10 +54,13 @@ class Definitions:
                 if item.key in self.assets:
                     raise DefinitionError(
                         f"duplicate asset key '{item.key}': defined by "
-                        f"{_fn_name(self.assets[item.key])} and {_fn_name(item)}")
+                        f"{_fn_name(self.assets[item.key])} and {_fn_name(item)}"
+                    )
                 self.assets[item.key] = item
             else:
-                raise DefinitionError(f"Definitions(assets=...) takes @asset functions, got {item!r}")
+                raise DefinitionError(
+                    f"Definitions(assets=...) takes @asset functions, got {item!r}"
+                )
         self.resources: dict[str, Any] = dict(resources or {})
         self.io_manager = io_manager
         self.checks: dict[AssetKey, list[AssetChecksDefinition]] = {}
@@ -65,10 +68,13 @@ class Definitions:
             self._add_check(check)
         self.inputs: dict[AssetKey, ResolvedInputs] = {
             key: self._resolve(definition.key, definition.inputs, definition.resource_params)
-            for key, definition in self.assets.items()}
+            for key, definition in self.assets.items()
+        }
         self.check_inputs: dict[str, ResolvedInputs] = {
             check.qualified_name: self._resolve(check.asset_key, check.inputs, ())
-            for checks_of in self.checks.values() for check in checks_of}
+            for checks_of in self.checks.values()
+            for check in checks_of
+        }
         self._check_partitions()
         self.graph = AssetGraph(self._nodes())
         self.schedules: dict[str, ScheduleDefinition] = {}
@@ -86,14 +92,16 @@ class Definitions:
             known = (k.to_string() for k in self.assets)
             raise DefinitionError(
                 f"check '{check.name}' is of asset '{check.asset_key}', which is not defined"
-                f"{_suggest(check.asset_key.to_string(), known)}")
+                f"{_suggest(check.asset_key.to_string(), known)}"
+            )
         siblings = self.checks.setdefault(check.asset_key, [])
         if any(c.name == check.name for c in siblings):
             raise DefinitionError(f"asset '{check.asset_key}' has two checks named '{check.name}'")
         siblings.append(check)
 
-    def _resolve(self, owner: AssetKey, inputs: tuple[InputSpec, ...],
-                 resource_params: tuple[str, ...]) -> ResolvedInputs:
+    def _resolve(
+        self, owner: AssetKey, inputs: tuple[InputSpec, ...], resource_params: tuple[str, ...]
+    ) -> ResolvedInputs:
         by_param: dict[str, AssetKey] = {}
         resources = list(resource_params)
         for spec in inputs:
@@ -101,7 +109,8 @@ class Definitions:
                 if spec.key not in self.assets:
                     raise DefinitionError(
                         f"asset '{owner}' depends on '{spec.key}', which is not defined"
-                        f"{_suggest(spec.key.to_string(), (k.to_string() for k in self.assets))}")
+                        f"{_suggest(spec.key.to_string(), (k.to_string() for k in self.assets))}"
+                    )
                 by_param[spec.param] = spec.key
             elif spec.param in self.resources:
                 resources.append(spec.param)
@@ -118,12 +127,15 @@ class Definitions:
             return by_name[0]
         if by_name:
             names = ", ".join(k.to_string() for k in by_name)
-            raise DefinitionError(f"asset '{owner}': parameter '{spec.param}' could be any of "
-                                  f"{names}; name it with ins={{'{spec.param}': AssetIn(...)}}")
+            raise DefinitionError(
+                f"asset '{owner}': parameter '{spec.param}' could be any of "
+                f"{names}; name it with ins={{'{spec.param}': AssetIn(...)}}"
+            )
         raise DefinitionError(
             f"asset '{owner}' depends on '{spec.param}', which is not defined"
             f"{_suggest(spec.param, (k.name for k in self.assets))} (a parameter that is not an "
-            "upstream asset needs a default value, or a name in Definitions(resources=...))")
+            "upstream asset needs a default value, or a name in Definitions(resources=...))"
+        )
 
     def _check_partitions(self) -> None:
         for key, definition in self.assets.items():
@@ -134,24 +146,41 @@ class Definitions:
                     raise DefinitionError(
                         f"asset '{key}' ({mine!r}) depends on '{upstream}' ({theirs!r}): "
                         "a partitioned asset can only depend on assets with the same "
-                        "partitions or on unpartitioned ones")
+                        "partitions or on unpartitioned ones"
+                    )
 
     def _nodes(self) -> list[AssetNode]:
         from kasset.definitions.policies import RetryPolicy
 
         nodes = []
         for key, definition in self.assets.items():
-            extra_deps = [k for c in self.checks.get(key, [])
-                          for k in self.check_inputs[c.qualified_name].by_param.values()]
-            deps = dict.fromkeys([*self.inputs[key].by_param.values(), *definition.deps,
-                                  *(k for k in extra_deps if k != key)])
-            nodes.append(AssetNode(
-                key=key, deps=tuple(deps), group=definition.group, tags=definition.tags,
-                partitions=definition.partitions_def,
-                checks=tuple(CheckNode(c.name, c.blocking, c.description)
-                             for c in self.checks.get(key, [])),
-                retry_policy=definition.retry_policy or RetryPolicy(),
-                timeout=definition.timeout))
+            extra_deps = [
+                k
+                for c in self.checks.get(key, [])
+                for k in self.check_inputs[c.qualified_name].by_param.values()
+            ]
+            deps = dict.fromkeys(
+                [
+                    *self.inputs[key].by_param.values(),
+                    *definition.deps,
+                    *(k for k in extra_deps if k != key),
+                ]
+            )
+            nodes.append(
+                AssetNode(
+                    key=key,
+                    deps=tuple(deps),
+                    group=definition.group,
+                    tags=definition.tags,
+                    partitions=definition.partitions_def,
+                    checks=tuple(
+                        CheckNode(c.name, c.blocking, c.description)
+                        for c in self.checks.get(key, [])
+                    ),
+                    retry_policy=definition.retry_policy or RetryPolicy(),
+                    timeout=definition.timeout,
+                )
+            )
         return nodes
 
     @cached_property

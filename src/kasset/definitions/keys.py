@@ -100,7 +100,9 @@ class StepKey:
     def from_string(cls, text: str) -> StepKey:
         match = _STEP.match(text)
         if not match:
-            raise DefinitionError(f"invalid step key {text!r}: expected 'asset' or 'asset[partition]'")
+            raise DefinitionError(
+                f"invalid step key {text!r}: expected 'asset' or 'asset[partition]'"
+            )
         return cls(AssetKey.from_string(match["asset"]), match["partition"])
 
     def to_string(self) -> str:

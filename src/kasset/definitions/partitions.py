@@ -58,7 +58,9 @@ class PartitionsDefinition(ABC):
         """Keys from `first` to `last`, both included, in order."""
         start, end = self.index_of(first), self.index_of(last)
         if start > end:
-            raise PartitionError(f"partition range {first}..{last} is empty: {first} comes after {last}")
+            raise PartitionError(
+                f"partition range {first}..{last} is empty: {first} comes after {last}"
+            )
         return [self.key_at(i) for i in range(start, end + 1)]
 
     def to_ranges(self, keys: Iterable[str]) -> str:
@@ -138,8 +140,12 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
     step: timedelta
     fmt: str
 
-    def __init__(self, start: str | date | datetime, end: str | date | datetime | None = None,
-                 timezone: str = "UTC") -> None:
+    def __init__(
+        self,
+        start: str | date | datetime,
+        end: str | date | datetime | None = None,
+        timezone: str = "UTC",
+    ) -> None:
         try:
             self.tz = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -180,7 +186,9 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         offset = moment.astimezone(UTC) - self.start.astimezone(UTC)
         index, remainder = divmod(offset, self.step)
         if remainder or index < 0 or (self.end is not None and moment >= self.end):
-            raise PartitionError(f"partition key {key!r} is outside the partitions {self._describe()}")
+            raise PartitionError(
+                f"partition key {key!r} is outside the partitions {self._describe()}"
+            )
         return int(index)
 
     def key_at(self, index: int) -> str:
@@ -205,8 +213,12 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         return begin, (begin.astimezone(UTC) + self.step).astimezone(self.tz)
 
     def spec(self) -> dict[str, Any]:
-        return {"type": self.kind, "start": self._format(self.start),
-                "end": self._format(self.end) if self.end else None, "timezone": self.timezone}
+        return {
+            "type": self.kind,
+            "start": self._format(self.start),
+            "end": self._format(self.end) if self.end else None,
+            "timezone": self.timezone,
+        }
 
     def _describe(self) -> str:
         end = self._format(self.end) if self.end else "now"
@@ -230,7 +242,9 @@ class DailyPartitionsDefinition(TimeWindowPartitionsDefinition):
             raise PartitionError(f"invalid partition key {key!r}: expected the format {self.fmt}")
         index = (moment.date() - self.start.date()).days
         if index < 0 or (self.end is not None and moment >= self.end):
-            raise PartitionError(f"partition key {key!r} is outside the partitions {self._describe()}")
+            raise PartitionError(
+                f"partition key {key!r} is outside the partitions {self._describe()}"
+            )
         return index
 
     def _window_start(self, index: int) -> datetime:
@@ -263,7 +277,9 @@ def partitions_from_spec(spec: dict[str, Any] | None) -> PartitionsDefinition | 
     if kind == "static":
         return StaticPartitionsDefinition(spec.get("keys") or [])
     classes: dict[str, type[TimeWindowPartitionsDefinition]] = {
-        "daily": DailyPartitionsDefinition, "hourly": HourlyPartitionsDefinition}
+        "daily": DailyPartitionsDefinition,
+        "hourly": HourlyPartitionsDefinition,
+    }
     if kind in classes:
         return classes[kind](spec["start"], spec.get("end"), spec.get("timezone") or "UTC")
     raise PartitionError(f"unknown partitions type {kind!r}: expected static, daily or hourly")

@@ -60,11 +60,21 @@ class Resources:
                 raise DefinitionError(f"Resources.{name}: {value!r} is not a Kubernetes quantity")
 
     def spec(self) -> dict[str, Any]:
-        requests = {k: v for k, v in (("cpu", self.cpu), ("memory", self.memory),
-                                      ("ephemeral-storage", self.ephemeral_storage)) if v}
+        requests = {
+            k: v
+            for k, v in (
+                ("cpu", self.cpu),
+                ("memory", self.memory),
+                ("ephemeral-storage", self.ephemeral_storage),
+            )
+            if v
+        }
         requests.update(self.extra)
-        limits = {k: v for k, v in (("cpu", self.cpu_limit),
-                                    ("memory", self.memory_limit or self.memory)) if v}
+        limits = {
+            k: v
+            for k, v in (("cpu", self.cpu_limit), ("memory", self.memory_limit or self.memory))
+            if v
+        }
         result: dict[str, Any] = {}
         if requests:
             result["requests"] = requests
@@ -84,6 +94,11 @@ class Toleration:
     toleration_seconds: int | None = None
 
     def spec(self) -> dict[str, Any]:
-        raw = {"key": self.key, "operator": self.operator, "value": self.value,
-               "effect": self.effect, "tolerationSeconds": self.toleration_seconds}
+        raw = {
+            "key": self.key,
+            "operator": self.operator,
+            "value": self.value,
+            "effect": self.effect,
+            "tolerationSeconds": self.toleration_seconds,
+        }
         return {k: v for k, v in raw.items() if v is not None}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 __all__ = ["AssetCheckResult", "AssetCheckSeverity", "MaterializeResult"]
@@ -29,7 +29,7 @@ class MaterializeResult:
     data_version: str | None = None
 
 
-class AssetCheckSeverity(str, Enum):
+class AssetCheckSeverity(StrEnum):
     ERROR = "ERROR"
     WARN = "WARN"
 

@@ -34,7 +34,8 @@ class ScheduleDefinition:
         if not _NAME.match(self.name):
             raise DefinitionError(
                 f"{where}: the name must be 1-40 lower-case letters, digits or '-' "
-                "(it becomes part of Kubernetes object names)")
+                "(it becomes part of Kubernetes object names)"
+            )
         if len(self.cron.split()) != 5:
             raise DefinitionError(f"{where}: cron {self.cron!r} must have 5 fields")
         from croniter import croniter
@@ -61,9 +62,15 @@ class ScheduleDefinition:
     def next_tick(self, after: datetime) -> datetime:
         from croniter import croniter
 
-        tick: datetime = croniter(self.cron, after.astimezone(ZoneInfo(self.timezone))).get_next(datetime)
+        tick: datetime = croniter(self.cron, after.astimezone(ZoneInfo(self.timezone))).get_next(
+            datetime
+        )
         return tick.astimezone(UTC)
 
     def spec(self) -> dict[str, str]:
-        return {"name": self.name, "cron": self.cron, "timezone": self.timezone,
-                "selection": self.selection}
+        return {
+            "name": self.name,
+            "cron": self.cron,
+            "timezone": self.timezone,
+            "selection": self.selection,
+        }

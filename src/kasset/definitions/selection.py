@@ -1,12 +1,12 @@
 """The selection syntax, parsed into terms that `AssetGraph.select` resolves.
 
-    key          the asset
-    +key, key+   with its parents / children (repeat `+` for more levels)
-    *key, key*   with all its ancestors / descendants
-    group:name   every asset of a group
-    tag:k=v      every asset with that tag (`tag:k` for any value)
-    *            every asset
-    a, b         union
+key          the asset
++key, key+   with its parents / children (repeat `+` for more levels)
+*key, key*   with all its ancestors / descendants
+group:name   every asset of a group
+tag:k=v      every asset with that tag (`tag:k` for any value)
+*            every asset
+a, b         union
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def parse_selection(text: str) -> list[SelectionTerm]:
             if not match:
                 raise SelectionError(
                     f"invalid selection term {term!r}: expected key, +key, key+, *key, key*, "
-                    "group:NAME, tag:K=V or *")
+                    "group:NAME, tag:K=V or *"
+                )
             terms.append(KeyTerm(match["key"], _levels(match["up"]), _levels(match["down"])))
     return terms
 

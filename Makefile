@@ -1,0 +1,52 @@
+# One entry point for developers and CI. `make test` is the README's test command:
+# it installs what the tests need, checks format, lint and types, then runs every test
+# tier (unit, integration against a real API server, end to end with real pods).
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: all setup venv check test unit lint fmt types crds demo demo-down bench clean
+
+all: check
+
+$(STAMP): pyproject.toml
+	hack/setup
+	@touch $@
+
+venv setup: $(STAMP)
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format src tests bench examples
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check src tests bench examples
+	$(VENV)/bin/ruff check src tests bench examples
+
+types: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+
+# Everything: what CI runs.
+check test: lint types
+	$(PY) -m pytest tests -q $(PYTEST_ARGS)
+
+crds: $(STAMP)
+	$(PY) -m kasset.resources crds/
+	hack/sync-chart-crds
+
+demo: $(STAMP)
+	hack/demo up
+
+demo-down:
+	hack/demo down
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache artifacts
