@@ -1,5 +1,9 @@
 """The asset graph: validation, stable topological order, selection, neighbourhoods.
 
+The core operations are plain Python over adjacency lists (step pods build the graph at
+import, and networkx alone costs them ~0.2 s); `AssetGraph.dag` gives a networkx view for
+layout and analysis.
+
 Pure: built from `AssetNode`s, which come from user code (`Definitions`) or from an
 AssetGraph resource (the operator), so both sides order and select the same way.
 """
@@ -7,6 +11,7 @@ AssetGraph resource (the operator), so both sides order and select the same way.
 from __future__ import annotations
 
 import difflib
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -50,33 +55,57 @@ class AssetGraph:
     """A validated DAG of assets. Raises DefinitionError/CycleError on a bad graph."""
 
     def __init__(self, nodes: Iterable[AssetNode]) -> None:
-        import networkx as nx
-
         self.nodes: dict[AssetKey, AssetNode] = {}
         for node in nodes:
             if node.key in self.nodes:
                 raise DefinitionError(f"duplicate asset key '{node.key}'")
             self.nodes[node.key] = node
-        self._dag: nx.DiGraph = nx.DiGraph()
-        self._dag.add_nodes_from(self.nodes)
+        self._parents: dict[AssetKey, list[AssetKey]] = {key: [] for key in self.nodes}
+        self._children: dict[AssetKey, list[AssetKey]] = {key: [] for key in self.nodes}
         for node in self.nodes.values():
             for dep in node.deps:
                 if dep not in self.nodes:
+                    known = (k.to_string() for k in self.nodes)
                     raise DefinitionError(
                         f"asset '{node.key}' depends on '{dep}', which is not defined"
-                        f"{_suggest(dep.to_string(), (k.to_string() for k in self.nodes))}"
+                        f"{_suggest(dep.to_string(), known)}"
                     )
-                self._dag.add_edge(dep, node.key)
-        if not nx.is_directed_acyclic_graph(self._dag):
-            raise CycleError(_cycle_members(self._dag))
+                if node.key not in self._children[dep]:
+                    self._children[dep].append(node.key)
+                    self._parents[node.key].append(dep)
+        self.order: list[AssetKey] = self._topological_order()
 
-    @cached_property
-    def order(self) -> list[AssetKey]:
-        """Topological order; ties broken alphabetically, so the same graph always gives
-        the same order."""
-        import networkx as nx
+    def _topological_order(self) -> list[AssetKey]:
+        """Kahn's algorithm, ties broken alphabetically, so the same graph always gives the
+        same order. Pure Python: step pods validate the graph at import and must start fast."""
+        waiting = {key: len(parents) for key, parents in self._parents.items()}
+        ready = [(key.to_string(), key) for key, n in waiting.items() if n == 0]
+        heapq.heapify(ready)
+        order: list[AssetKey] = []
+        while ready:
+            _, key = heapq.heappop(ready)
+            order.append(key)
+            for child in self._children[key]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    heapq.heappush(ready, (child.to_string(), child))
+        if len(order) < len(self.nodes):
+            raise CycleError(self._cycle_members({k for k, n in waiting.items() if n > 0}))
+        return order
 
-        return list(nx.lexicographical_topological_sort(self._dag, key=AssetKey.to_string))
+    def _cycle_members(self, blocked: set[AssetKey]) -> list[str]:
+        # Every blocked node has a blocked parent; walking parents must revisit a node.
+        start = min(blocked, key=AssetKey.to_string)
+        path: list[AssetKey] = []
+        seen: dict[AssetKey, int] = {}
+        key = start
+        while key not in seen:
+            seen[key] = len(path)
+            path.append(key)
+            key = min((p for p in self._parents[key] if p in blocked), key=AssetKey.to_string)
+        members = [k.to_string() for k in reversed(path[seen[key] :])]
+        first = members.index(min(members))
+        return members[first:] + members[:first]
 
     @cached_property
     def _position(self) -> dict[AssetKey, int]:
@@ -92,29 +121,31 @@ class AssetGraph:
         return key in self.nodes
 
     def parents(self, key: AssetKey) -> list[AssetKey]:
-        return self.sort(self._dag.predecessors(key))
+        return self.sort(self._parents[key])
 
     def children(self, key: AssetKey) -> list[AssetKey]:
-        return self.sort(self._dag.successors(key))
+        return self.sort(self._children[key])
 
     def upstream(self, key: AssetKey, levels: int = ALL_LEVELS) -> set[AssetKey]:
-        return self._walk(key, levels, self._dag.predecessors)
+        return self._walk(key, levels, self._parents)
 
     def downstream(self, key: AssetKey, levels: int = ALL_LEVELS) -> set[AssetKey]:
-        return self._walk(key, levels, self._dag.successors)
+        return self._walk(key, levels, self._children)
 
-    def _walk(self, start: AssetKey, levels: int, step: Any) -> set[AssetKey]:
+    def _walk(
+        self, start: AssetKey, levels: int, edges: dict[AssetKey, list[AssetKey]]
+    ) -> set[AssetKey]:
         seen: set[AssetKey] = set()
         frontier = [start]
         depth = 0
         while frontier and (levels == ALL_LEVELS or depth < levels):
-            frontier = [n for key in frontier for n in step(key) if n not in seen]
+            frontier = [n for key in frontier for n in edges[key] if n not in seen]
             seen.update(frontier)
             depth += 1
         return seen
 
     def roots(self) -> list[AssetKey]:
-        return [key for key in self.order if not self._dag.in_degree(key)]
+        return [key for key in self.order if not self._parents[key]]
 
     def groups(self) -> list[str]:
         return sorted({node.group for node in self.nodes.values()})
@@ -174,25 +205,21 @@ class AssetGraph:
         """Assets grouped by longest path from a root: what runs can overlap."""
         depth: dict[AssetKey, int] = {}
         for key in self.order:
-            depth[key] = max((depth[p] + 1 for p in self._dag.predecessors(key)), default=0)
+            depth[key] = max((depth[p] + 1 for p in self._parents[key]), default=0)
         result: list[list[AssetKey]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
         for key in self.order:
             result[depth[key]].append(key)
         return result
 
-    @property
+    @cached_property
     def dag(self) -> nx.DiGraph:
-        """The underlying networkx graph, read-only by convention (for layout)."""
-        return self._dag
+        """The graph as a networkx DiGraph, for layout and analysis (built on first use)."""
+        import networkx as nx
 
-
-def _cycle_members(dag: nx.DiGraph) -> list[str]:
-    import networkx as nx
-
-    edges = nx.find_cycle(dag)
-    members = [edge[0].to_string() for edge in edges]
-    first = members.index(min(members))
-    return members[first:] + members[:first]
+        dag = nx.DiGraph()
+        dag.add_nodes_from(self.order)
+        dag.add_edges_from((p, k) for k, parents in self._parents.items() for p in parents)
+        return dag
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:

@@ -268,6 +268,73 @@ class HourlyPartitionsDefinition(TimeWindowPartitionsDefinition):
     step = timedelta(hours=1)
     fmt = "%Y-%m-%d-%H:%M"
 
+    # Keys are local wall-clock hours. Where the zone changes its offset, real hours and
+    # wall-clock hours differ: the repeated hour of a fall-back is one partition (two real
+    # hours long), and the skipped hour of a spring-forward is no partition at all. Those
+    # zones index their keys through a table built on first use; UTC and fixed offsets
+    # keep the plain arithmetic.
+
+    def _has_transitions(self) -> bool:
+        offsets = {
+            datetime(2000 + y, m, 1, tzinfo=self.tz).utcoffset()
+            for y in range(0, 40, 5)
+            for m in (1, 7)
+        }
+        return len(offsets) > 1
+
+    def _table(self, until: datetime) -> tuple[list[str], dict[str, int]]:
+        keys: list[str] = getattr(self, "_keys", [])
+        index: dict[str, int] = getattr(self, "_index", {})
+        limit = until if self.end is None else min(until, self.end)
+        moment = (
+            self.start.astimezone(UTC)
+            if not keys
+            else self._parse(keys[-1], "key").astimezone(UTC) + self.step
+        )
+        while moment < limit.astimezone(UTC):
+            key = self._format(moment)
+            if key not in index:
+                index[key] = len(keys)
+                keys.append(key)
+            moment += self.step
+        self._keys, self._index = keys, index
+        return keys, index
+
+    def index_of(self, key: str) -> int:
+        if not self._has_transitions():
+            return super().index_of(key)
+        moment = self._parse(key, "partition key")
+        _, index = self._table(moment.astimezone(UTC) + 2 * self.step)
+        if key not in index:
+            if self._format(moment) == key and moment >= self.start:
+                raise PartitionError(
+                    f"partition key {key!r} is not a wall-clock hour of {self.timezone} "
+                    "(it falls in a daylight-saving gap) or is outside the partitions"
+                )
+            raise PartitionError(
+                f"partition key {key!r} is outside the partitions {self._describe()}"
+            )
+        return index[key]
+
+    def key_at(self, index: int) -> str:
+        if not self._has_transitions():
+            return super().key_at(index)
+        keys, _ = self._table(self.start)
+        while len(keys) <= index:
+            before = len(keys)
+            last = self._parse(keys[-1], "key") if keys else self.start
+            keys, _ = self._table(last.astimezone(UTC) + self.step * (index - len(keys) + 2))
+            if len(keys) == before:
+                raise PartitionError(f"no partition at position {index}: past the end")
+        return keys[index]
+
+    def keys(self, now: datetime | None = None) -> list[str]:
+        if not self._has_transitions():
+            return super().keys(now)
+        limit = (now or datetime.now(UTC)) - self.step
+        keys, _ = self._table(limit + timedelta(microseconds=1))
+        return [k for k in keys if self._parse(k, "key") <= limit] if keys else []
+
 
 def partitions_from_spec(spec: dict[str, Any] | None) -> PartitionsDefinition | None:
     """Rebuilds a definition from the JSON form `PartitionsDefinition.spec()` wrote."""
