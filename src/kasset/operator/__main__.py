@@ -1,0 +1,7 @@
+"""`python -m kasset.operator ...`: the operator command without the `kasset` CLI."""
+
+import sys
+
+from kasset.operator.main import main
+
+sys.exit(main())

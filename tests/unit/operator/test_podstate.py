@@ -1,0 +1,103 @@
+"""Reading a step pod: outcome, reason and termination message, in human words."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kasset.operator.podstate import pod_identity, read_pod
+
+
+def pod(phase: str, **status: Any) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": "p",
+            "namespace": "ns",
+            "annotations": {
+                "kasset.io/run": "r",
+                "kasset.io/step": "a[x]",
+                "kasset.io/attempt": "2",
+            },
+        },
+        "status": {"phase": phase, **status},
+    }
+
+
+def container(**state: Any) -> list[dict[str, Any]]:
+    return [{"name": "step", "state": state}]
+
+
+def test_the_identity_comes_from_the_annotations() -> None:
+    ident = pod_identity(pod("Running"))
+    assert ident is not None
+    assert (ident.run, ident.step.to_string(), ident.attempt) == ("r", "a[x]", 2)
+    assert pod_identity({"metadata": {"name": "other", "namespace": "ns"}}) is None
+
+
+def test_unschedulable_and_image_pull_reasons_are_reported() -> None:
+    unschedulable = pod(
+        "Pending",
+        conditions=[
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": "0/1 nodes are available: insufficient cpu",
+            }
+        ],
+    )
+    assert read_pod(unschedulable).message == (
+        "Unschedulable: 0/1 nodes are available: insufficient cpu"
+    )
+    pulling = pod(
+        "Pending",
+        containerStatuses=container(waiting={"reason": "ErrImagePull", "message": "not found"}),
+    )
+    view = read_pod(pulling)
+    assert view.state == "pending" and view.message == "ErrImagePull: not found"
+    assert not view.fatal
+    assert read_pod(
+        pod("Pending", containerStatuses=container(waiting={"reason": "InvalidImageName"}))
+    ).fatal
+
+
+def test_failures_say_what_happened() -> None:
+    oom = pod(
+        "Failed", containerStatuses=container(terminated={"exitCode": 137, "reason": "OOMKilled"})
+    )
+    assert "out of memory" in (read_pod(oom).message or "")
+    evicted = pod("Failed", reason="Evicted", message="The node was low on memory.")
+    assert read_pod(evicted).message == "the step's pod was evicted: The node was low on memory."
+    exited = pod(
+        "Failed", containerStatuses=container(terminated={"exitCode": 3, "reason": "Error"})
+    )
+    assert read_pod(exited).message == "the step's container exited with code 3"
+    gone = read_pod(pod("Running"), deleted=True)
+    assert gone.state == "gone" and "deleted" in (gone.message or "")
+
+
+def test_the_termination_message_carries_the_outcome() -> None:
+    events = [
+        {
+            "id": "1",
+            "type": "STEP_FAILED",
+            "run": "r",
+            "step": "a[x]",
+            "asset": "a",
+            "attempt": 2,
+            "timestamp": "2024-01-01T00:00:00Z",
+            "payload": {"error": {"type": "KeyError", "message": "'col'", "retryable": False}},
+        }
+    ]
+    failed = pod(
+        "Failed",
+        containerStatuses=container(
+            terminated={"exitCode": 1, "message": json.dumps({"v": 1, "events": events})}
+        ),
+    )
+    view = read_pod(failed)
+    assert view.message == "KeyError: 'col'" and not view.retryable
+    garbage = pod(
+        "Failed", containerStatuses=container(terminated={"exitCode": 1, "message": "{not json"})
+    )
+    assert read_pod(garbage).events == []
