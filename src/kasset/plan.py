@@ -13,6 +13,7 @@ import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from kasset.definitions.keys import AssetKey, StepKey
 from kasset.definitions.policies import RetryPolicy
@@ -94,7 +95,12 @@ class RunPlan:
             if step not in seen:
                 seen[step] = None
                 frontier.extend(self.downstream.get(step, ()))
-        return [k for k in self.steps if k in seen]
+        return sorted(seen, key=self.position.__getitem__)
+
+    @cached_property
+    def position(self) -> dict[StepKey, int]:
+        """Each step's place in execution order."""
+        return {key: i for i, key in enumerate(self.steps)}
 
 
 def build_plan(
@@ -225,15 +231,17 @@ class RunState:
         self.phase = phase
         self.message = message
         self.cancel_message = cancel_message
-        self._order = {key: i for i, key in enumerate(plan.steps)}
+        self._order = plan.position
         self._counts = dict.fromkeys(StepPhase, 0)
         self._blocked: dict[StepKey, int] = {}
         self._ready: list[tuple[int, StepKey]] = []
         self._running: dict[StepKey, None] = {}
+        self._deadlines: list[tuple[float, int, StepKey]] = []
         for key, state in self.steps.items():
             self._counts[state.phase] += 1
             if state.phase is StepPhase.RUNNING:
                 self._running[key] = None
+                self._watch_deadline(key)
             self._blocked[key] = sum(
                 1
                 for up in plan.steps[key].upstream
@@ -259,6 +267,33 @@ class RunState:
                 self._blocked[down] -= 1
                 if self._blocked[down] == 0 and self.steps[down].phase is StepPhase.PENDING:
                     heapq.heappush(self._ready, (self._order[down], down))
+
+    def _watch_deadline(self, key: StepKey) -> None:
+        timeout = self.plan.steps[key].timeout
+        started = self.steps[key].started_at
+        if timeout and started is not None:
+            heapq.heappush(self._deadlines, (started + timeout, self._order[key], key))
+
+    def expired(self, now: float) -> list[StepKey]:
+        """Running steps whose deadline has passed, dropping deadlines that no longer
+        apply (the step finished or restarted since)."""
+        result: list[StepKey] = []
+        while self._deadlines and self._deadlines[0][0] <= now:
+            deadline, _, key = heapq.heappop(self._deadlines)
+            state = self.steps[key]
+            timeout = self.plan.steps[key].timeout
+            if (
+                state.phase is StepPhase.RUNNING
+                and timeout
+                and state.started_at is not None
+                and state.started_at + timeout == deadline
+            ):
+                result.append(key)
+        return result
+
+    def has_ready(self) -> bool:
+        """Whether some pending step has all its upstreams done (maybe waiting a retry)."""
+        return any(self.steps[key].phase is StepPhase.PENDING for _, key in self._ready)
 
     def count(self, phase: StepPhase) -> int:
         return self._counts[phase]
@@ -366,14 +401,11 @@ def _fail(
 
 def _expire_deadlines(state: RunState, now: float) -> list[Action]:
     actions: list[Action] = []
-    for key in state.running:
-        current = state.steps[key]
-        timeout = state.plan.steps[key].timeout
-        if timeout and current.started_at is not None and now >= current.started_at + timeout:
-            attempt = current.attempts
-            reason = f"timed out after {timeout:g}s"
-            actions.append(StopStep(key, attempt, reason))
-            _fail(state, key, attempt, reason, True, now)
+    for key in state.expired(now):
+        attempt = state.steps[key].attempts
+        reason = f"timed out after {state.plan.steps[key].timeout:g}s"
+        actions.append(StopStep(key, attempt, reason))
+        _fail(state, key, attempt, reason, True, now)
     return actions
 
 
@@ -406,6 +438,7 @@ def _launch_ready(state: RunState, now: float, capacity: int | None) -> list[Act
         current.attempts += 1
         current.started_at, current.ended_at, current.retry_at = now, None, None
         state.set_phase(key, StepPhase.RUNNING)
+        state._watch_deadline(key)
         actions.append(LaunchStep(key, current.attempts))
         budget -= 1
     for entry in deferred:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from kasset.errors import DefinitionError
@@ -19,7 +19,7 @@ _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _STEP = re.compile(r"^(?P<asset>[^\[\]]+)(?:\[(?P<partition>.+)\])?$")
 
 
-@dataclass(frozen=True, order=True, slots=True)
+@dataclass(frozen=True, order=True, slots=True, eq=True)
 class AssetKey:
     """The path that names an asset, written `raw/orders`.
 
@@ -30,6 +30,7 @@ class AssetKey:
     """
 
     path: tuple[str, ...]
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __init__(self, path: str | Sequence[str]) -> None:
         parts = (path,) if isinstance(path, str) else tuple(path)
@@ -42,6 +43,10 @@ class AssetKey:
                     "use letters, digits, '_', '.', '-', not starting with '.' or '-'"
                 )
         object.__setattr__(self, "path", parts)
+        object.__setattr__(self, "_hash", hash(parts))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def from_string(cls, text: str) -> AssetKey:
@@ -95,6 +100,14 @@ class StepKey:
 
     asset: AssetKey
     partition: str | None = None
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Steps are dict keys everywhere in a 10,000-step run: hash once.
+        object.__setattr__(self, "_hash", hash((self.asset, self.partition)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def from_string(cls, text: str) -> StepKey:
