@@ -238,7 +238,9 @@ def build_ingest_router(
             return _unavailable("the operator is starting; retry later")
         token = _bearer_token(request) or ""
         first = events[0]
-        namespace = sink.namespace_of(first.run)
+        # Step pods post to `...?namespace=NS`, which makes runs of the same name in two
+        # namespaces unambiguous; the token binds the namespace, so it cannot be forged.
+        namespace = request.query_params.get("namespace") or sink.namespace_of(first.run)
         if namespace is None:
             return _problem(404, f"no run named {first.run!r}")
         if not verify_step_token(secret, namespace, first.run, first.step, first.attempt, token):

@@ -182,7 +182,8 @@ def _env(
         "TMPDIR": "/tmp",
     }
     if event_url:
-        ours["KASSET_EVENT_URL"] = event_url
+        separator = "&" if "?" in event_url else "?"
+        ours["KASSET_EVENT_URL"] = f"{event_url}{separator}namespace={namespace}"
         if token:
             ours["KASSET_EVENT_TOKEN"] = token
     user = [e.to_dict() for e in graph_spec.defaults.env if e.name not in ours]

@@ -375,3 +375,24 @@ def test_recent_ids_forget_the_oldest_beyond_capacity() -> None:
     assert "b" not in recent
     assert {"a", "c", "d"} <= {i for i in "acd" if i in recent}
     assert len(recent) == 3
+
+
+def test_the_namespace_in_the_url_picks_the_run_when_two_namespaces_share_its_name(
+    client: TestClient, sink: FakeSink
+) -> None:
+    started = builder().started()
+    other = token(namespace="team-b")
+
+    wrong = client.post(EVENTS_PATH, json=batch(started), headers=auth(other))
+    right = client.post(f"{EVENTS_PATH}?namespace=team-b", json=batch(started), headers=auth(other))
+
+    assert wrong.status_code == 401
+    assert right.status_code == 202
+    assert sink.submitted == [("team-b", RUN, [started])]
+
+
+def test_a_namespace_in_the_url_does_not_open_another_namespace(client: TestClient) -> None:
+    response = client.post(
+        f"{EVENTS_PATH}?namespace=team-b", json=batch(builder().started()), headers=auth()
+    )
+    assert response.status_code == 401

@@ -115,7 +115,7 @@ def test_the_environment_tells_the_runtime_what_to_run() -> None:
     assert env["KASSET_ATTEMPT"] == "1"
     assert env["KASSET_CODE"] == "proj.defs:defs"
     assert env["KASSET_STORAGE_URI"] == "file:///data"
-    assert env["KASSET_EVENT_URL"] == "http://op:8080/api/v1/events"
+    assert env["KASSET_EVENT_URL"] == "http://op:8080/api/v1/events?namespace=ns"
     assert env["KASSET_EVENT_TOKEN"] == "tok"
     assert env["X"] == "1"
 
