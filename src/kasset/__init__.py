@@ -3,6 +3,8 @@
 Everything public is re-exported here; every other module is private.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from kasset.definitions import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -22,6 +24,9 @@ from kasset.definitions import (
     asset_check,
 )
 
+if TYPE_CHECKING:
+    from kasset.local import ExecutionResult, materialize
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -32,6 +37,7 @@ __all__ = [
     "AssetKey",
     "DailyPartitionsDefinition",
     "Definitions",
+    "ExecutionResult",
     "HourlyPartitionsDefinition",
     "MaterializeResult",
     "Resources",
@@ -41,4 +47,14 @@ __all__ = [
     "Toleration",
     "asset",
     "asset_check",
+    "materialize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # `materialize` loads on first use, so step pods (which never call it) start faster.
+    if name in ("ExecutionResult", "materialize"):
+        from kasset import local
+
+        return getattr(local, name)
+    raise AttributeError(f"module 'kasset' has no attribute {name!r}")

@@ -25,9 +25,15 @@ _DESCRIPTION_LIMIT = 4096
 _NAME_INVALID = re.compile(r"[^a-z0-9-]+")
 
 
+_GENERIC_MODULES = {"definitions", "defs", "assets", "main", "__init__", "__main__"}
+_GRAPH_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
 def default_graph_name(module: str) -> str:
-    """`my_project.definitions` -> `my-project`: the first module part, DNS-safe."""
-    name = _NAME_INVALID.sub("-", module.split(".", 1)[0].lower()).strip("-")
+    """`examples.population.definitions` -> `population`: the last module part that says
+    something, made DNS-safe."""
+    parts = [p for p in module.split(".") if p not in _GENERIC_MODULES] or module.split(".")
+    name = _NAME_INVALID.sub("-", parts[-1].lower().replace("_", "-")).strip("-")
     return (name or "graph")[:63].rstrip("-")
 
 
@@ -81,7 +87,13 @@ def compile_definitions(
     storage: dict[str, Any] = {"uri": storage_uri or DEFAULT_STORAGE_URI}
     if storage_claim:
         storage["volume"] = {"claimName": storage_claim, "mountPath": _mount_path(storage["uri"])}
-    metadata: dict[str, Any] = {"name": name or default_graph_name(module)}
+    graph_name = name or default_graph_name(module)
+    if not _GRAPH_NAME.match(graph_name):
+        raise DefinitionError(
+            f"invalid graph name {graph_name!r}: use 1-63 lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    metadata: dict[str, Any] = {"name": graph_name}
     if namespace:
         metadata["namespace"] = namespace
     manifest = {

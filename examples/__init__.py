@@ -1,0 +1,1 @@
+"""Runnable example projects: `kasset materialize examples/population/definitions.py --local`."""

@@ -1,0 +1,1 @@
+"""Daily-partitioned page views with an unpartitioned weekly rollup and a schedule."""

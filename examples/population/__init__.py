@@ -1,0 +1,1 @@
+"""The three-asset example from Dagster's README, on kasset."""
