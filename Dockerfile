@@ -71,9 +71,18 @@ RUN set -eu; \
 # ---------------------------------------------------------------------------------------
 FROM ${BASE_IMAGE}
 
-RUN groupadd --gid 1000 kasset \
-    && useradd --uid 1000 --gid 1000 --home-dir /home/kasset --create-home \
-       --shell /usr/sbin/nologin kasset
+# Graphviz lays out the UI's lineage graph (`dot`); set OS_PACKAGES="" for a runtime-only
+# image without it.
+ARG OS_PACKAGES=graphviz
+RUN set -eu; \
+    if [ -n "$OS_PACKAGES" ]; then \
+      apt-get update -qq; \
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $OS_PACKAGES; \
+      rm -rf /var/lib/apt/lists/*; \
+    fi; \
+    groupadd --gid 1000 kasset; \
+    useradd --uid 1000 --gid 1000 --home-dir /home/kasset --create-home \
+      --shell /usr/sbin/nologin kasset
 
 COPY --from=deps /opt/kasset /opt/kasset
 COPY --from=build /opt/pkgroot/opt/kasset /opt/kasset

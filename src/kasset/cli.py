@@ -118,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location(dev)
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument(
+        "--auth",
+        choices=["token", "none"],
+        default="token",
+        help="token (default; printed at start) or none (loopback only)",
+    )
     dev.set_defaults(handler=_dev)
 
     commands.add_parser("operator", help="run the operator (kopf, event ingest, UI)")
@@ -232,11 +238,8 @@ def _dev(args: argparse.Namespace) -> int:
     from kasset.local.loading import load_definitions
 
     location, defs = load_definitions(args.location)
-    dev = _optional("kasset.ui.dev", "kasset dev", extra="kasset[ui]")
-    run_dev = getattr(dev, "run_dev", None)
-    if run_dev is None:
-        raise FeatureUnavailableError("kasset dev is not available yet: use materialize --local")
-    return int(run_dev(defs, location, host=args.host, port=args.port))
+    ui = _optional("kasset.ui.cli", "kasset dev", extra="kasset[ui]")
+    return int(ui.run_dev(defs, location, host=args.host, port=args.port, auth=args.auth))
 
 
 def _operator(rest: list[str]) -> int:
@@ -253,13 +256,8 @@ def _graph(args: argparse.Namespace) -> int:
 
     _, defs = load_definitions(args.location)
     if args.svg:
-        module = _optional("kasset.ui.graph", "kasset graph --svg", extra="kasset[ui]")
-        render_svg = getattr(module, "render_svg", None)
-        if render_svg is None:
-            raise FeatureUnavailableError("kasset graph --svg is not available yet")
-        Path(args.svg).write_text(str(render_svg(defs, selection=args.select)), encoding="utf-8")
-        print(f"wrote {args.svg}", file=sys.stderr)
-        return EXIT_OK
+        ui = _optional("kasset.ui.cli", "kasset graph --svg", extra="kasset[ui]")
+        return int(ui.write_graph_svg(defs, args.svg, args.select))
     graph = defs.graph
     for key in graph.select(args.select):
         node = graph.nodes[key]

@@ -188,9 +188,9 @@ def test_cluster_mode_refuses_a_code_location(capsys: pytest.CaptureFixture[str]
 @pytest.mark.parametrize(
     ("args", "module"),
     [
-        (["dev", "cli_good"], "kasset.ui.dev"),
+        (["dev", "cli_good"], "kasset.ui.cli"),
         (["operator"], "kasset.operator.main"),
-        (["graph", "cli_good", "--svg", "out.svg"], "kasset.ui.graph"),
+        (["graph", "cli_good", "--svg", "out.svg"], "kasset.ui.cli"),
     ],
 )
 def test_optional_features_that_are_absent_say_so(
