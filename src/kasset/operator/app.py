@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Response
@@ -27,6 +26,8 @@ def build_app(
     metrics: Any,
     registry: Any = None,
     ready: Callable[[], bool] | None = None,
+    namespaces: Sequence[str] = (),
+    ui: bool = True,
 ) -> FastAPI:
     """The FastAPI app: /api/v1/events, /healthz, /readyz, /metrics, and / (UI)."""
     app = FastAPI(title="kasset operator", docs_url=None, redoc_url=None)
@@ -54,23 +55,26 @@ def build_app(
 
         return Response(generate_latest(registry or REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
-    _mount_ui(app, controller)
+    if ui:
+        _mount_ui(app, namespaces)
     return app
 
 
-def _mount_ui(app: FastAPI, controller: Any) -> None:
-    """Mounts `kasset.ui.app.create_cluster_ui(controller)` at / when the UI provides it."""
+def _mount_ui(app: FastAPI, namespaces: Sequence[str]) -> None:
+    """Mounts the web UI at / (after the operator's own routes, which win). Without a
+    token the UI stays off: it is never served unauthenticated from the cluster."""
     try:
-        module = importlib.import_module("kasset.ui.app")
-    except ImportError:
-        return
-    create = getattr(module, "create_cluster_ui", None)
-    if create is None:
+        from kasset.ui.app import create_cluster_ui
+        from kasset.ui.auth import AuthConfig
+    except ImportError as error:
+        logger.warning("the UI is not installed (%s): serving the API only", error)
         return
     try:
-        app.mount("/", create(controller))
-    except Exception:
-        logger.exception("cannot mount the UI; serving the API only")
+        auth = AuthConfig.from_env()
+    except (ValueError, OSError) as error:
+        logger.warning("the UI is off: %s", error)
+        return
+    app.mount("/", create_cluster_ui(list(namespaces) or None, auth=auth))
 
 
 class OperatorServer:

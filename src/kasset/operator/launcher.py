@@ -202,7 +202,8 @@ class Launcher:
         if current.phase is StepPhase.SUCCEEDED:
             outcome, reason = "succeeded", Reason.STEP_SUCCEEDED
             message = f"step {step} succeeded (attempt {event.attempt})"
-        elif current.phase is StepPhase.PENDING:
+        elif current.phase is StepPhase.PENDING or current.attempts > event.attempt:
+            # A retry without delay is relaunched by the same `advance`: already running.
             outcome, reason = "retried", Reason.STEP_RETRYING
             delay = (current.retry_at or now) - now
             message = (

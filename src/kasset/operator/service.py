@@ -121,7 +121,13 @@ class OperatorService:
             loop.create_task(self.controller.run_timers()),
             loop.create_task(self.schedules.run()),
         ]
-        app = build_app(self.controller, self.secret, self.metrics, self.registry)
+        app = build_app(
+            self.controller,
+            self.secret,
+            self.metrics,
+            self.registry,
+            namespaces=self.options.namespaces,
+        )
         self.server = OperatorServer(app, self.options.host, self.options.port)
         await self.server.start()
         logger.info(
