@@ -509,21 +509,3 @@ def test_system_exit_in_user_code_fails_the_step_instead_of_the_process() -> Non
 
     outcome = run(Definitions(assets=[quits]), "quits")
     assert not outcome.success and outcome.message == "SystemExit: 3"
-
-
-def test_a_no_op_step_takes_well_under_a_millisecond() -> None:
-    import time
-
-    @asset
-    def noop() -> None:
-        return None
-
-    defs = Definitions(assets=[noop])
-    io, sink, step = InMemoryIOManager(), ListSink(), StepKey(AssetKey("noop"))
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        for _ in range(200):
-            execute_step(defs, step, run_id="r", attempt=1, io_manager=io, sink=sink)
-        best = min(best, (time.perf_counter() - started) / 200)
-    assert best < 0.001  # measured ~25 us; 1 ms leaves room for slow CI machines
