@@ -31,6 +31,7 @@ def run(argv: Sequence[str]) -> int:
     from kasset.operator.leader import LeaderElector, LeaseTimings
     from kasset.operator.options import parse_options
     from kasset.operator.service import OperatorService, event_secret
+    from kasset.operator.standby import StandbyServer
     from kasset.operator.telemetry import load_metrics
 
     options = parse_options(argv)
@@ -61,7 +62,8 @@ def run(argv: Sequence[str]) -> int:
             ),
         )
         elector.set_role(False)  # a restarted container must not keep the label
-        elector.acquire()
+        with StandbyServer(options.host, options.port):
+            elector.acquire()
         elector.start_renewing()
     if not options.event_url:
         logger.warning("no event URL: steps report through termination messages only")
