@@ -84,9 +84,16 @@ def compile_definitions(
             "tolerations": _tolerations(definition.tolerations),
         }
         assets.append({k: v for k, v in entry.items() if v not in (None, [], {})})
-    storage: dict[str, Any] = {"uri": storage_uri or DEFAULT_STORAGE_URI}
-    if storage_claim:
-        storage["volume"] = {"claimName": storage_claim, "mountPath": _mount_path(storage["uri"])}
+    # Without storage options the graph leaves storage to the operator's installation
+    # defaults (the chart's volume claim or URL).
+    storage: dict[str, Any] | None = None
+    if storage_uri or storage_claim:
+        storage = {"uri": storage_uri or DEFAULT_STORAGE_URI}
+        if storage_claim:
+            storage["volume"] = {
+                "claimName": storage_claim,
+                "mountPath": _mount_path(storage["uri"]),
+            }
     graph_name = name or default_graph_name(module)
     if not _GRAPH_NAME.match(graph_name):
         raise DefinitionError(
@@ -104,7 +111,7 @@ def compile_definitions(
             "image": image,
             "imagePullPolicy": image_pull_policy,
             "codeLocation": {"module": module, "attribute": attribute},
-            "storage": storage,
+            **({"storage": storage} if storage else {}),
             "maxParallel": max_parallel,
             "partitionsDefinitions": [
                 {"name": name, **{k: v for k, v in d.spec().items() if v is not None}}

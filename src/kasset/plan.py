@@ -236,7 +236,7 @@ class RunState:
         self._blocked: dict[StepKey, int] = {}
         self._ready: list[tuple[int, StepKey]] = []
         self._running: dict[StepKey, None] = {}
-        self._deadlines: list[tuple[float, int, StepKey]] = []
+        self._deadlines: list[tuple[float, int, StepKey, int]] = []
         for key, state in self.steps.items():
             self._counts[state.phase] += 1
             if state.phase is StepPhase.RUNNING:
@@ -272,23 +272,17 @@ class RunState:
         timeout = self.plan.steps[key].timeout
         started = self.steps[key].started_at
         if timeout and started is not None:
-            heapq.heappush(self._deadlines, (started + timeout, self._order[key], key))
+            entry = (started + timeout, self._order[key], key, self.steps[key].attempts)
+            heapq.heappush(self._deadlines, entry)
 
     def expired(self, now: float) -> list[StepKey]:
         """Running steps whose deadline has passed, dropping deadlines that no longer
-        apply (the step finished or restarted since)."""
+        apply (the attempt they timed finished since)."""
         result: list[StepKey] = []
         while self._deadlines and self._deadlines[0][0] <= now:
-            deadline, _, key = heapq.heappop(self._deadlines)
-            state = self.steps[key]
-            timeout = self.plan.steps[key].timeout
-            if (
-                state.phase is StepPhase.RUNNING
-                and timeout
-                and state.started_at is not None
-                and state.started_at + timeout == deadline
-            ):
-                result.append(key)
+            entry = heapq.heappop(self._deadlines)
+            if self._deadline_applies(entry) and entry[2] not in result:
+                result.append(entry[2])
         return result
 
     def has_ready(self) -> bool:
@@ -323,14 +317,21 @@ class RunState:
     def next_wakeup(self) -> float | None:
         """The earliest time a `Tick` could change something: a retry or a deadline."""
         times = [
-            self.steps[k].retry_at for _, k in self._ready if self.steps[k].retry_at is not None
+            retry_at
+            for _, key in self._ready
+            if (retry_at := self.steps[key].retry_at) is not None
+            and self.steps[key].phase is StepPhase.PENDING
         ]
-        for key in self._running:
-            timeout = self.plan.steps[key].timeout
-            started = self.steps[key].started_at
-            if timeout and started is not None:
-                times.append(started + timeout)
-        return min((t for t in times if t is not None), default=None)
+        while self._deadlines and not self._deadline_applies(self._deadlines[0]):
+            heapq.heappop(self._deadlines)
+        if self._deadlines:
+            times.append(self._deadlines[0][0])
+        return min(times, default=None)
+
+    def _deadline_applies(self, entry: tuple[float, int, StepKey, int]) -> bool:
+        _, _, key, attempt = entry
+        state = self.steps[key]
+        return state.phase is StepPhase.RUNNING and state.attempts == attempt
 
 
 def advance(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kasset.operator.storage import StorageDefaults
+
 __all__ = ["ControllerConfig"]
 
 
@@ -27,3 +29,5 @@ class ControllerConfig:
     instance: str = ""
     #: Grace period of step pods deleted on cancel, timeout or pending timeout.
     delete_grace_seconds: int = 5
+    #: Storage of graphs that set none (the installation's KASSET_STORAGE_* env).
+    storage_defaults: StorageDefaults | None = None

@@ -21,8 +21,12 @@ logger = logging.getLogger(__name__)
 GROUP, VERSION = "kasset.io", "v1alpha1"
 
 
-def configure(settings: Any) -> None:
+def configure(settings: Any, *, namespaced: bool = False) -> None:
     """kopf settings for a low-latency, low-write operator."""
+    if namespaced:
+        # The namespaces are named: kopf need not list namespaces (which the chart's
+        # namespaced RBAC does not grant; kopf would retry for a minute before giving up).
+        settings.scanning.disabled = True
     settings.posting.enabled = False  # kopf's own Events: we post ours
     settings.posting.level = logging.ERROR
     settings.watching.server_timeout = 300
@@ -45,7 +49,7 @@ def build_registry(service: OperatorService) -> kopf.OperatorRegistry:
 
     @kopf.on.startup(registry=registry)
     async def startup(settings: Any, **_: Any) -> None:
-        configure(settings)
+        configure(settings, namespaced=not service.options.clusterwide)
         await service.start()
 
     @kopf.on.cleanup(registry=registry)

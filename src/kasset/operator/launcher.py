@@ -75,6 +75,7 @@ class Launcher:
             event_url=config.event_url,
             token=token,
             owner=owner_reference("kasset.io/v1alpha1", "Materialization", record.name, record.uid),
+            storage_defaults=config.storage_defaults,
         )
 
     async def _create(self, record: RunRecord, step: StepKey, attempt: int) -> None:

@@ -50,9 +50,15 @@ def lease_body(
     transitions: int,
     acquired: float | None = None,
     resource_version: str | None = None,
+    kept_metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The Lease object naming `holder` (pure)."""
+    """The Lease object naming `holder` (pure). `kept_metadata` is the metadata of the
+    Lease as read: its labels and annotations are kept, since a PUT replaces them and
+    Helm recognises the Lease it installed by them."""
     metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    for field in ("labels", "annotations"):
+        if (kept_metadata or {}).get(field):
+            metadata[field] = dict((kept_metadata or {})[field])
     if resource_version:
         metadata["resourceVersion"] = resource_version
     return {
@@ -137,6 +143,7 @@ class LeaderElector:
             transitions,
             self._acquired_at,
             lease["metadata"].get("resourceVersion"),
+            lease["metadata"],
         )
         try:
             self.raw.request("PUT", f"{self.path}/{self.name}", body=body)

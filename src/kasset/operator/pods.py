@@ -12,7 +12,8 @@ from typing import Any
 
 from kasset import naming
 from kasset.definitions.keys import StepKey
-from kasset.resources.assetgraph import AssetGraphSpec, GraphAsset
+from kasset.operator.storage import StorageDefaults, effective_storage
+from kasset.resources.assetgraph import AssetGraphSpec, GraphAsset, Storage
 
 __all__ = [
     "ANNOTATION_ATTEMPT",
@@ -67,6 +68,7 @@ def build_step_pod(
     event_url: str | None,
     token: str | None,
     owner: dict[str, Any],
+    storage_defaults: StorageDefaults | None = None,
 ) -> dict[str, Any]:
     """The pod manifest of `attempt` of `step` of `run`. Asset fields override defaults."""
     defaults = graph_spec.defaults
@@ -75,10 +77,10 @@ def build_step_pod(
     resources = asset_spec.resources or defaults.resources
     timeout = asset_spec.timeout_seconds or defaults.timeout_seconds
 
-    env = _env(graph_spec, namespace, graph, run, step_text, attempt, event_url, token)
+    storage = effective_storage(graph_spec, namespace, storage_defaults)
+    env = _env(graph_spec, storage, namespace, graph, run, step_text, attempt, event_url, token)
     mounts = [{"name": _TMP_VOLUME, "mountPath": "/tmp"}]
     volumes: list[dict[str, Any]] = [{"name": _TMP_VOLUME, "emptyDir": {}}]
-    storage = graph_spec.storage
     if storage.volume is not None:
         mounts.append({"name": _STORAGE_VOLUME, "mountPath": storage.volume.mount_path})
         volumes.append(
@@ -161,6 +163,7 @@ def build_step_pod(
 
 def _env(
     graph_spec: AssetGraphSpec,
+    storage: Storage,
     namespace: str,
     graph: str,
     run: str,
@@ -174,7 +177,7 @@ def _env(
         "KASSET_STEP": step,
         "KASSET_ATTEMPT": str(attempt),
         "KASSET_CODE": f"{graph_spec.code_location.module}:{graph_spec.code_location.attribute}",
-        "KASSET_STORAGE_URI": graph_spec.storage.uri,
+        "KASSET_STORAGE_URI": storage.uri,
         "KASSET_NAMESPACE": namespace,
         "KASSET_GRAPH": graph,
         # A read-only root filesystem: libraries that write caches under $HOME need /tmp.

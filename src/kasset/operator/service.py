@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import time
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from kasset.operator.config import ControllerConfig
 from kasset.operator.controller import Controller
 from kasset.operator.options import OperatorOptions
 from kasset.operator.schedules import ScheduleLoop
+from kasset.operator.storage import StorageDefaults
 from kasset.operator.telemetry import MetricsSink
 
 __all__ = ["OperatorService", "event_secret"]
@@ -62,6 +64,7 @@ class OperatorService:
                 asset_interval=options.asset_interval,
                 step_events=options.step_events,
                 instance=instance,
+                storage_defaults=StorageDefaults.from_env(os.environ),
             ),
             metrics,
             clock=time.time,

@@ -98,3 +98,17 @@ def test_options_parse(argv: list[str]) -> None:
     assert options.event_url == "http://kasset.ops.svc:8080/api/v1/events"
     assert options.clusterwide == (argv == ["--no-leader-election"])
     assert options.max_running is None and options.pending_timeout == 300
+
+
+def test_renewing_keeps_the_labels_and_annotations_helm_recognises_its_lease_by() -> None:
+    from kasset.operator.leader import lease_body
+
+    helm = {
+        "labels": {"app.kubernetes.io/managed-by": "Helm"},
+        "annotations": {"meta.helm.sh/release-name": "kasset"},
+        "name": "kasset-operator",
+    }
+    body = lease_body("kasset-operator", "ns", "me", 15, 100.0, 1, None, "42", helm)
+    assert body["metadata"]["labels"] == helm["labels"]
+    assert body["metadata"]["annotations"] == helm["annotations"]
+    assert body["metadata"]["resourceVersion"] == "42"
