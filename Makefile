@@ -34,7 +34,8 @@ unit: $(STAMP)
 
 # Everything: what CI runs.
 check test: lint types
-	$(PY) -m pytest tests -q $(PYTEST_ARGS)
+	$(PY) -m pytest tests -q -m "not disruptive" $(PYTEST_ARGS)
+	$(PY) -m pytest tests -q -m disruptive $(PYTEST_ARGS)
 
 crds: $(STAMP)
 	$(PY) -m kasset.resources crds/
