@@ -9,7 +9,6 @@ Screenshots land in artifacts/screenshots/.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from demo import Demo
 
 pytestmark = pytest.mark.browser
 
@@ -77,6 +78,8 @@ class UIServer:
     graph: str  # namespace/name
     root_asset: str  # a key whose node we click
     downstream_asset: str
+    root_and_children: int  # nodes that `root_asset+` selects
+    mode: str = "dev"
 
 
 def _free_port() -> int:
@@ -116,24 +119,23 @@ def dev_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UISe
         time.sleep(0.05)
     assert auth.token is not None
     yield UIServer(
-        f"http://127.0.0.1:{port}", auth.token, f"local/{backend.name}", "numbers", "total"
+        f"http://127.0.0.1:{port}", auth.token, f"local/{backend.name}", "numbers", "total", 2
     )
     server.should_exit = True
     thread.join(10)
 
 
 @pytest.fixture
-def cluster_server() -> UIServer:
-    url, token = os.environ.get("KASSET_UI_URL"), os.environ.get("KASSET_UI_TOKEN")
-    graph = os.environ.get("KASSET_UI_GRAPH")
-    if not (url and token and graph):
-        pytest.skip("set KASSET_UI_URL, KASSET_UI_TOKEN and KASSET_UI_GRAPH for the cluster UI")
+def cluster_server(demo: Demo) -> UIServer:
+    """The UI of the operator installed by the Helm chart (the demo's install)."""
     return UIServer(
-        url.rstrip("/"),
-        token,
-        graph,
-        os.environ.get("KASSET_UI_ROOT_ASSET", "country_populations"),
-        os.environ.get("KASSET_UI_DOWNSTREAM_ASSET", "continent_stats"),
+        demo.url,
+        demo.token,
+        f"{demo.namespace}/{demo.graph}",
+        "country_populations",
+        "continent_stats",
+        3,
+        mode="cluster",
     )
 
 
@@ -146,7 +148,7 @@ def ui_server(request: pytest.FixtureRequest) -> UIServer:
 @pytest.fixture
 def page(ui_server: UIServer) -> Iterator[object]:
     if not Path(CHROMIUM).exists() or shutil.which("dot") is None:
-        pytest.skip("needs Debian's chromium and graphviz (apt-get install chromium graphviz)")
+        pytest.fail("needs Debian's chromium and graphviz: run hack/setup")
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -160,8 +162,9 @@ def page(ui_server: UIServer) -> Iterator[object]:
         browser.close()
 
 
-def _shot(page: object, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)  # type: ignore[attr-defined]
+def _shot(page: object, server: UIServer, name: str) -> None:
+    path = SCREENSHOTS / f"{server.mode}-{name}.png"
+    page.screenshot(path=str(path), full_page=False)  # type: ignore[attr-defined]
 
 
 def _log_in(page: object, server: UIServer) -> None:
@@ -170,7 +173,7 @@ def _log_in(page: object, server: UIServer) -> None:
     assert isinstance(page, Page)
     page.goto(f"{server.url}/assets")
     expect(page).to_have_url(f"{server.url}/login?next=%2Fassets")
-    _shot(page, "login")
+    _shot(page, server, "login")
     page.fill("input[name=token]", server.token)
     page.click("button.primary")
     expect(page).to_have_url(f"{server.url}/assets")
@@ -184,15 +187,15 @@ def test_materialize_from_the_lineage_and_watch_the_run_live(
     assert isinstance(page, Page)
     _log_in(page, ui_server)
     expect(page.locator("#asset-table tbody tr").first).to_be_visible()
-    _shot(page, "assets")
+    _shot(page, ui_server, "assets")
 
     page.click("header nav a:text('Lineage')")
     node = page.locator(f'svg.lineage .node[data-key="{ui_server.root_asset}"]')
     expect(node).to_be_visible()
-    _shot(page, "lineage")
+    _shot(page, ui_server, "lineage")
     node.click()
     expect(page.locator("h1")).to_contain_text(ui_server.root_asset)
-    _shot(page, "asset-before")
+    _shot(page, ui_server, "asset-before")
 
     page.check("input[name=downstream]")
     page.click("#materialize-button")
@@ -200,7 +203,7 @@ def test_materialize_from_the_lineage_and_watch_the_run_live(
     page.evaluate("window.__noReload = true")
     badge = page.locator("#run-live .runhead .badge")
     expect(badge).to_have_text("Running", timeout=30_000)
-    _shot(page, "run-running")
+    _shot(page, ui_server, "run-running")
     expect(badge).to_have_text("Succeeded", timeout=120_000)
     assert page.evaluate("window.__noReload === true"), "the run page reloaded"
     expect(
@@ -211,14 +214,14 @@ def test_materialize_from_the_lineage_and_watch_the_run_live(
     expect(page.locator("#log-output")).to_contain_text(
         "loading numbers" if ui_server.root_asset == "numbers" else ""
     )
-    _shot(page, "run-succeeded-logs")
+    _shot(page, ui_server, "run-succeeded-logs")
 
     page.click("header nav a:text('Assets')")
     row = page.locator(f'#asset-table tr:has(a.key:text-is("{ui_server.root_asset}"))')
     expect(row.locator(".badge")).to_have_text("Fresh")
     page.fill("#asset-q", ui_server.downstream_asset)
     expect(page.locator("#asset-table tbody tr:visible")).to_have_count(1)
-    _shot(page, "assets-filtered")
+    _shot(page, ui_server, "assets-filtered")
 
 
 def test_selection_errors_show_inline_and_partitions_can_be_picked(
@@ -230,10 +233,10 @@ def test_selection_errors_show_inline_and_partitions_can_be_picked(
     _log_in(page, ui_server)
     page.goto(f"{ui_server.url}/lineage?select=nosuchasset")
     expect(page.locator("#selection-error")).to_contain_text("no asset 'nosuchasset'")
-    _shot(page, "lineage-selection-error")
+    _shot(page, ui_server, "lineage-selection-error")
     page.fill("#select-input", f"{ui_server.root_asset}+")
     page.click("#selection-form button")
-    expect(page.locator("svg.lineage .node")).to_have_count(2)
+    expect(page.locator("svg.lineage .node")).to_have_count(ui_server.root_and_children)
     if ui_server.root_asset != "numbers":
         return  # the partitioned asset below belongs to the dev demo
     page.goto(f"{ui_server.url}/assets")
@@ -243,12 +246,12 @@ def test_selection_errors_show_inline_and_partitions_can_be_picked(
     cells.nth(2).click()
     cells.nth(4).click(modifiers=["Shift"])
     expect(page.locator("#partition-input")).to_have_value("2024-01-03..2024-01-05")
-    _shot(page, "asset-partitions")
+    _shot(page, ui_server, "asset-partitions")
     page.click("#materialize-button")
     badge = page.locator("#run-live .runhead .badge")
     expect(badge).to_have_text("Succeeded", timeout=120_000)
     page.goto(f"{ui_server.url}/runs")
-    _shot(page, "runs")
+    _shot(page, ui_server, "runs")
     page.goto(f"{ui_server.url}/schedules")
     expect(page.locator("table.grid")).to_contain_text("nightly")
-    _shot(page, "schedules")
+    _shot(page, ui_server, "schedules")
