@@ -34,6 +34,10 @@ __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_sink", "main"]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CLOSE_TIMEOUT = 30.0
 """Seconds to keep trying to deliver events after the step ended."""
+BACKED_UP_CLOSE_TIMEOUT = 3.0
+"""The same when the outcome is also in the termination message, which the operator
+reads when the container ends: waiting longer for an unreachable operator would only
+delay that."""
 TERMINATED_CLOSE_TIMEOUT = 5.0
 """The same after SIGTERM: well inside the default 30 s grace period of a pod."""
 
@@ -62,7 +66,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         return _run(config, sink, builder)
     finally:
-        sink.close(CLOSE_TIMEOUT)
+        sink.close(BACKED_UP_CLOSE_TIMEOUT if config.termination_log else CLOSE_TIMEOUT)
         restore()
 
 

@@ -6,7 +6,7 @@ import asyncio
 import copy
 
 from operator_fakes import FakeKube
-from operator_harness import asset, graph_body
+from fake_cluster import asset, graph_body
 
 from kasset import naming
 from kasset.operator.assetgraphs import AssetGraphReconciler, needs_reconcile

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from operator_harness import NS, Harness, asset, graph_body, run_async
+from fake_cluster import NS, Harness, asset, graph_body, run_async
 
 from kasset import naming
 from kasset.operator.config import ControllerConfig

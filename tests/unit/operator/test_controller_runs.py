@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from operator_harness import Harness, asset, graph_body, run_async
+from fake_cluster import Harness, asset, graph_body, run_async
 
 from kasset import naming
 
@@ -319,5 +319,20 @@ def test_history_limit_deletes_the_oldest_finished_runs() -> None:
             await h.succeed(name, "a")
         remaining = sorted(n for (p, _, n) in h.kube.objects if p == "materializations")
         assert remaining == ["r2", "r3"]
+
+    run_async(scenario)
+
+
+def test_a_retry_without_delay_is_a_retry_not_a_failure() -> None:
+    async def scenario() -> None:
+        h = Harness()
+        await h.add_graph(graph_body(assets=[asset("a", retryPolicy={"maxRetries": 1})]))
+        await h.create_run("r1")
+        await h.fail("r1", "a", message="flaky")
+        assert naming.step_pod_name("r1", "a", 2) in h.pod_names()  # relaunched at once
+        await h.succeed("r1", "a", attempt=2)
+        assert h.phase("r1") == "Succeeded"
+        reasons = h.kube.reasons()
+        assert "StepRetrying" in reasons and "StepFailed" not in reasons
 
     run_async(scenario)

@@ -3,7 +3,7 @@ downstream pod created without waiting for any timer."""
 
 from __future__ import annotations
 
-from operator_harness import Harness, asset, graph_body, run_async
+from fake_cluster import Harness, asset, graph_body, run_async
 
 from kasset import naming
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from operator_fakes import FakeKube
-from operator_harness import graph_body
+from fake_cluster import graph_body
 
 from kasset import naming
 from kasset.definitions.schedule import ScheduleDefinition

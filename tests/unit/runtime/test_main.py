@@ -245,3 +245,27 @@ def test_a_step_process_imports_no_operator_ui_or_heavy_dependencies(project: Pa
     code, loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert code == 0, done.stderr
     assert loaded == []
+
+
+def test_an_unreachable_operator_does_not_hold_a_step_that_has_a_termination_message(
+    project: Path,
+) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/api/v1/events"
+    # Without the termination message to fall back on, the runtime would retry for 30 s;
+    # with it, a few seconds: the subprocess timeout is the bound.
+    done = subprocess.run(
+        [sys.executable, "-m", "kasset.runtime"],
+        check=False,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=environment(project, "numbers", KASSET_EVENT_URL=url, KASSET_EVENT_TOKEN="t"),
+        timeout=25,
+    )
+    assert done.returncode == 0, done.stderr
+    assert termination(project)["events"][-1]["type"] == "STEP_SUCCEEDED"
