@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import copy
 
-from operator_fakes import FakeKube
 from fake_cluster import asset, graph_body
+from operator_fakes import FakeKube
 
 from kasset import naming
 from kasset.operator.assetgraphs import AssetGraphReconciler, needs_reconcile

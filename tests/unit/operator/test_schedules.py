@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from operator_fakes import FakeKube
 from fake_cluster import graph_body
+from operator_fakes import FakeKube
 
 from kasset import naming
 from kasset.definitions.schedule import ScheduleDefinition
