@@ -17,7 +17,7 @@ from functools import cached_property
 
 from kasset.definitions.keys import AssetKey, StepKey
 from kasset.definitions.policies import RetryPolicy
-from kasset.errors import PlanError
+from kasset.errors import PartitionError, PlanError
 from kasset.graph import AssetGraph
 
 __all__ = [
@@ -125,7 +125,10 @@ def build_plan(
         elif not partitions:
             raise PlanError(f"asset '{key}' is partitioned: choose the partitions to materialize")
         else:
-            steps_of[key] = [StepKey(key, definition.validate_key(p)) for p in partitions]
+            try:
+                steps_of[key] = [StepKey(key, definition.validate_key(p)) for p in partitions]
+            except PartitionError as error:
+                raise PlanError(f"asset '{key}': {error}") from None
         total += len(steps_of[key])
         if total > max_steps:
             raise PlanError(f"the run has more than {max_steps} steps; split it into several runs")

@@ -107,7 +107,7 @@ def test_planning_mistakes_are_plan_errors() -> None:
     graph = AssetGraph([AssetNode(key("sales"), partitions=REGIONS)])
     with pytest.raises(PlanError, match="asset 'sales' is partitioned"):
         build_plan(graph)
-    with pytest.raises(PartitionError, match="unknown partition key 'mars'"):
+    with pytest.raises(PlanError, match="asset 'sales': unknown partition key 'mars'"):
         build_plan(graph, partitions=["mars"])
     with pytest.raises(PlanError, match="maxParallel must be at least 1"):
         build_plan(graph, partitions=["eu"], max_parallel=0)

@@ -36,8 +36,10 @@ class ScheduleDefinition:
                 f"{where}: the name must be 1-40 lower-case letters, digits or '-' "
                 "(it becomes part of Kubernetes object names)"
             )
-        if len(self.cron.split()) != 5:
-            raise DefinitionError(f"{where}: cron {self.cron!r} must have 5 fields")
+        if not self.cron.startswith("@") and len(self.cron.split()) != 5:
+            raise DefinitionError(
+                f"{where}: cron {self.cron!r} must have 5 fields or be a macro such as @daily"
+            )
         from croniter import croniter
 
         if not croniter.is_valid(self.cron):

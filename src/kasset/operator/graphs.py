@@ -21,6 +21,7 @@ from kasset.definitions.partitions import (
     partitions_from_spec,
 )
 from kasset.definitions.policies import RetryPolicy
+from kasset.definitions.schedule import ScheduleDefinition
 from kasset.errors import DefinitionError, PlanError
 from kasset.graph import AssetGraph, AssetNode, CheckNode
 from kasset.plan import RunPlan, build_plan
@@ -103,6 +104,16 @@ def snapshot_from_body(body: Mapping[str, Any]) -> GraphSnapshot:
     metadata = body.get("metadata") or {}
     spec: AssetGraphSpec = parse_spec(AssetGraphSpec, _plain(body.get("spec") or {}), "spec")
     graph = graph_from_resource(spec)
+    for schedule in spec.schedules:
+        # What admission cannot check: a real cron, a known time zone, a selection that
+        # names assets of this graph.
+        definition = ScheduleDefinition(
+            schedule.name, schedule.cron, schedule.selection, schedule.timezone
+        )
+        try:
+            graph.select(definition.selection)
+        except DefinitionError as error:
+            raise DefinitionError(f"schedule '{schedule.name}': {error}") from None
     return GraphSnapshot(
         namespace=str(metadata.get("namespace") or ""),
         name=str(metadata.get("name") or ""),
@@ -129,6 +140,16 @@ def run_partitions(
         return list(chosen.keys)
     if not definitions:
         return None
+    if len(definitions) > 1:
+        kinds = ", ".join(
+            f"'{key}' ({graph.nodes[key].partitions!r})"
+            for key in graph.select(selection)
+            if graph.nodes[key].partitions is not None
+        )
+        raise PlanError(
+            f"the selection mixes assets partitioned differently: {kinds}; materialize them "
+            "in separate runs, or name partition keys that all of them have"
+        )
     if chosen is not None and chosen.range is not None:
         return definitions[0].key_range(chosen.range.start, chosen.range.end)
     for definition in definitions:

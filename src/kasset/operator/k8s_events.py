@@ -49,9 +49,11 @@ def build_event(
 ) -> dict[str, Any]:
     """A core/v1 Event about `involved` ({apiVersion, kind, name, namespace, uid}).
 
-    The name is the object's name plus a hash of what makes the Event unique, as client-go
-    names them, so a retried create is a harmless 409."""
-    digest = hashlib.sha256(f"{involved.get('uid')}/{reason}/{message}/{now}".encode())
+    The name is the object's name plus a hash of what makes the Event unique: the object's
+    uid, the reason and the message (which names the step and attempt), not the time. So a
+    retried create, and the same transition announced again by an operator restarted
+    before its status write landed, is a harmless 409: each fact is recorded once."""
+    digest = hashlib.sha256(f"{involved.get('uid')}/{reason}/{message}".encode())
     name = f"{involved['name'][:200]}.{digest.hexdigest()[:16]}"
     stamp = iso(now)
     return {

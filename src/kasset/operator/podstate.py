@@ -7,6 +7,8 @@ and termination message still say how the attempt ended, in words a person can a
 
 from __future__ import annotations
 
+import contextlib
+import signal as _signals
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,6 +147,9 @@ def _failure_message(status: Mapping[str, Any], terminated: Mapping[str, Any] | 
             return f"the step's container was killed by signal {signal}"
         why = terminated.get("reason")
         text = f"the step's container exited with code {code}"
+        if isinstance(code, int) and 128 < code <= 128 + 64:  # 128 + n: killed by signal n
+            with contextlib.suppress(ValueError):
+                text += f" (killed by {_signals.Signals(code - 128).name})"
         return f"{text} ({why})" if why and why not in ("Error", "Completed") else text
     if reason:
         return f"the step's pod failed: {reason}" + (f": {detail}" if detail else "")

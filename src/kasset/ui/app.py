@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -88,7 +89,9 @@ def create_app(backend: Backend, *, auth: AuthConfig) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
         if _is_api(request):
-            return JSONResponse({"detail": error.errors()}, status_code=422)
+            # jsonable_encoder, as FastAPI's own handler: a model validator's ctx holds
+            # the exception object, which plain JSON cannot encode (a 500 otherwise).
+            return JSONResponse({"detail": jsonable_encoder(error.errors())}, status_code=422)
         return _error(request, 400, "; ".join(str(e.get("msg")) for e in error.errors()))
 
     app.add_middleware(AuthMiddleware, config=auth)

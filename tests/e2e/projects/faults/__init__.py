@@ -1,0 +1,1 @@
+"""Asset projects of the reliability tests (tests/reliability/)."""
