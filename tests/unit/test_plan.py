@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from kasset import AssetKey, RetryPolicy, StaticPartitionsDefinition
 from kasset.definitions import StepKey
-from kasset.errors import PartitionError, PlanError
+from kasset.errors import PlanError
 from kasset.graph import AssetGraph, AssetNode
 from kasset.plan import (
     Action,
