@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, TypedDict, Unpack, overload
 
 from kasset.definitions.keys import AssetKey, CoercibleToAssetKey
 from kasset.definitions.partitions import PartitionsDefinition
@@ -71,73 +71,68 @@ class AssetsDefinition:
         return f"<asset {self.key}>"
 
 
+class AssetOptions(TypedDict, total=False):
+    """The options of `@asset(...)`; see the README for what each means."""
+
+    name: str
+    key: CoercibleToAssetKey
+    key_prefix: str | Sequence[str]
+    ins: Mapping[str, AssetIn]
+    deps: Sequence[Any]
+    group: str
+    group_name: str
+    tags: Mapping[str, str]
+    metadata: Mapping[str, Any]
+    description: str
+    code_version: str
+    partitions_def: PartitionsDefinition
+    retry_policy: RetryPolicy
+    resources: Resources
+    image: str
+    node_selector: Mapping[str, str]
+    tolerations: Sequence[Toleration]
+    timeout: float
+    required_resource_keys: Sequence[str]
+
+
 @overload
 def asset(fn: Callable[..., Any], /) -> AssetsDefinition: ...
 
 
 @overload
 def asset(
-    *,
-    name: str | None = None,
-    key: CoercibleToAssetKey | None = None,
-    key_prefix: str | Sequence[str] | None = None,
-    ins: Mapping[str, AssetIn] | None = None,
-    deps: Sequence[Any] | None = None,
-    group: str | None = None,
-    group_name: str | None = None,
-    tags: Mapping[str, str] | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    description: str | None = None,
-    code_version: str | None = None,
-    partitions_def: PartitionsDefinition | None = None,
-    retry_policy: RetryPolicy | None = None,
-    resources: Resources | None = None,
-    image: str | None = None,
-    node_selector: Mapping[str, str] | None = None,
-    tolerations: Sequence[Toleration] | None = None,
-    timeout: float | None = None,
-    required_resource_keys: Sequence[str] | None = None,
+    **options: Unpack[AssetOptions],
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
 def asset(
     fn: Callable[..., Any] | None = None,
     /,
-    **options: Any,
+    **options: Unpack[AssetOptions],
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declares an asset. Use bare (`@asset`) or with options (`@asset(group="raw")`)."""
+    unknown = sorted(set(options) - set(AssetOptions.__annotations__))
+    if unknown:
+        raise DefinitionError(f"@asset got unknown option(s): {', '.join(unknown)}")
     if fn is not None:
-        return _build_asset(fn, **options)
+        return _build_asset(fn, options)
 
     def decorate(func: Callable[..., Any]) -> AssetsDefinition:
-        return _build_asset(func, **options)
+        return _build_asset(func, options)
 
     return decorate
 
 
-def _build_asset(
-    fn: Callable[..., Any],
-    *,
-    name: str | None = None,
-    key: CoercibleToAssetKey | None = None,
-    key_prefix: str | Sequence[str] | None = None,
-    ins: Mapping[str, AssetIn] | None = None,
-    deps: Sequence[Any] | None = None,
-    group: str | None = None,
-    group_name: str | None = None,
-    tags: Mapping[str, str] | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    description: str | None = None,
-    code_version: str | None = None,
-    partitions_def: PartitionsDefinition | None = None,
-    retry_policy: RetryPolicy | None = None,
-    resources: Resources | None = None,
-    image: str | None = None,
-    node_selector: Mapping[str, str] | None = None,
-    tolerations: Sequence[Toleration] | None = None,
-    timeout: float | None = None,
-    required_resource_keys: Sequence[str] | None = None,
-) -> AssetsDefinition:
+def _build_asset(fn: Callable[..., Any], options: AssetOptions) -> AssetsDefinition:
+    name = options.get("name")
+    key = options.get("key")
+    key_prefix = options.get("key_prefix")
+    group, group_name = options.get("group"), options.get("group_name")
+    tags = options.get("tags")
+    partitions_def = options.get("partitions_def")
+    retry_policy = options.get("retry_policy")
+    resources = options.get("resources")
+    timeout = options.get("timeout")
     if not callable(fn):
         raise DefinitionError(f"@asset decorates a function, got {fn!r}")
     fn_name = getattr(fn, "__name__", repr(fn))
@@ -163,9 +158,13 @@ def _build_asset(
     if timeout is not None and timeout <= 0:
         raise DefinitionError(f"{where}: timeout must be positive seconds")
     inputs, context_param, resource_params = _inputs_of(
-        fn, ins or {}, prefix, set(required_resource_keys or ()), where
+        fn,
+        options.get("ins") or {},
+        prefix,
+        set(options.get("required_resource_keys") or ()),
+        where,
     )
-    dep_keys = tuple(AssetKey.from_coercible(d) for d in (deps or ()))
+    dep_keys = tuple(AssetKey.from_coercible(d) for d in (options.get("deps") or ()))
     return AssetsDefinition(
         key=asset_key,
         fn=fn,
@@ -173,15 +172,15 @@ def _build_asset(
         deps=dep_keys,
         group=group,
         tags=dict(tags or {}),
-        metadata=dict(metadata or {}),
-        description=description or inspect.getdoc(fn),
-        code_version=code_version,
+        metadata=dict(options.get("metadata") or {}),
+        description=options.get("description") or inspect.getdoc(fn),
+        code_version=options.get("code_version"),
         partitions_def=partitions_def,
         retry_policy=retry_policy,
         resources=resources,
-        image=image,
-        node_selector=dict(node_selector or {}),
-        tolerations=tuple(tolerations or ()),
+        image=options.get("image"),
+        node_selector=dict(options.get("node_selector") or {}),
+        tolerations=tuple(options.get("tolerations") or ()),
         timeout=timeout,
         context_param=context_param,
         resource_params=resource_params,

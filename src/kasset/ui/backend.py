@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable
+from datetime import UTC, datetime
 from typing import Protocol
 
 from kasset.errors import KassetError
@@ -29,6 +30,7 @@ __all__ = [
     "ConflictError",
     "InvalidRequestError",
     "NotFoundError",
+    "select_runs",
     "watch_object",
 ]
 
@@ -183,3 +185,23 @@ async def watch_object(
 def _finished(run: MaterializationResource) -> bool:
     phase = run.status.phase if run.status else RunPhase.PENDING
     return phase in (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELED)
+
+
+def select_runs(
+    runs: Iterable[MaterializationResource],
+    namespace: str | None = None,
+    graph: str | None = None,
+    phase: RunPhase | None = None,
+    limit: int = 200,
+) -> list[MaterializationResource]:
+    """The runs matching the filters, newest first (a run without status is Pending)."""
+    chosen = [
+        run
+        for run in runs
+        if (namespace is None or run.metadata.namespace == namespace)
+        and (graph is None or run.spec.graph == graph)
+        and (phase is None or (run.status.phase if run.status else RunPhase.PENDING) is phase)
+    ]
+    oldest = datetime.min.replace(tzinfo=UTC)
+    chosen.sort(key=lambda run: run.metadata.creation_timestamp or oldest, reverse=True)
+    return chosen[:limit]

@@ -37,6 +37,7 @@ from kasset.ui.backend import (
     ConflictError,
     InvalidRequestError,
     NotFoundError,
+    select_runs,
     watch_object,
 )
 from kasset.ui.informers import Informer, ObjectCache, short_error
@@ -161,16 +162,7 @@ class KubeBackend:
         phase: RunPhase | None = None,
         limit: int = 200,
     ) -> list[MaterializationResource]:
-        chosen = [
-            r
-            for r in self.run_cache.values()
-            if (namespace is None or r.metadata.namespace == namespace)
-            and (graph is None or r.spec.graph == graph)
-            and (phase is None or (r.status.phase if r.status else RunPhase.PENDING) is phase)
-        ]
-        oldest = datetime.min.replace(tzinfo=UTC)
-        chosen.sort(key=lambda r: r.metadata.creation_timestamp or oldest, reverse=True)
-        return chosen[:limit]
+        return select_runs(self.run_cache.values(), namespace, graph, phase, limit)
 
     def run(self, namespace: str, name: str) -> MaterializationResource:
         found = self.run_cache.get(namespace, name)

@@ -48,6 +48,7 @@ from kasset.ui.backend import (
     ConflictError,
     InvalidRequestError,
     NotFoundError,
+    select_runs,
     watch_object,
 )
 from kasset.ui.launching import build_materialization, partition_keys, rerun_request
@@ -181,16 +182,8 @@ class LocalBackend:
         if (namespace not in (None, self.namespace)) or (graph not in (None, self.name)):
             return []
         with self._lock:
-            chosen = [
-                r.resource.model_copy()
-                for r in self._runs.values()
-                if phase is None or (r.resource.status and r.resource.status.phase is phase)
-            ]
-        chosen.sort(
-            key=lambda r: r.metadata.creation_timestamp or datetime.min.replace(tzinfo=UTC),
-            reverse=True,
-        )
-        return chosen[:limit]
+            runs = [r.resource.model_copy() for r in self._runs.values()]
+        return select_runs(runs, None, None, phase, limit)
 
     def run(self, namespace: str, name: str) -> MaterializationResource:
         return self._get(namespace, name).resource.model_copy()

@@ -40,6 +40,7 @@ from kasset.ui.backend import (
     ConflictError,
     InvalidRequestError,
     NotFoundError,
+    select_runs,
     watch_object,
 )
 from kasset.ui.launching import build_materialization, new_run_name, partition_keys, rerun_request
@@ -100,16 +101,7 @@ class MemoryBackend:
         phase: RunPhase | None = None,
         limit: int = 200,
     ) -> list[MaterializationResource]:
-        chosen = [
-            r
-            for (ns, _), r in self._runs.items()
-            if (namespace is None or ns == namespace)
-            and (graph is None or r.spec.graph == graph)
-            and (phase is None or (r.status is not None and r.status.phase is phase))
-        ]
-        oldest = datetime.min.replace(tzinfo=UTC)
-        chosen.sort(key=lambda r: r.metadata.creation_timestamp or oldest, reverse=True)
-        return chosen[:limit]
+        return select_runs(self._runs.values(), namespace, graph, phase, limit)
 
     def run(self, namespace: str, name: str) -> MaterializationResource:
         found = self._runs.get((namespace, name))
