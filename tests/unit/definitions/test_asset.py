@@ -1,5 +1,3 @@
-
-
 def test_a_misspelled_option_is_an_error_naming_it() -> None:
     import pytest
 

