@@ -4,5 +4,5 @@ def test_a_misspelled_option_is_an_error_naming_it() -> None:
     from kasset import asset
     from kasset.errors import DefinitionError
 
-    with pytest.raises(DefinitionError, match="unknown option.*gruop"):
+    with pytest.raises(DefinitionError, match=r"unknown option.*gruop"):
         asset(gruop="raw")  # type: ignore[call-overload]
