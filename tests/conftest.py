@@ -22,6 +22,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,3 +159,31 @@ def namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
             kube.kubectl(
                 "delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False
             )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keeps each phase's report on the test item (`item.rep_call`), so fixtures can print
+    an operator's log when the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def test_image(kube: Kube) -> str:
+    """The image step pods of the end-to-end tests run: kasset + examples + test projects
+    (hack/e2e-image), built and loaded once per session."""
+    import time
+
+    from operator_harness import e2e_image, install_crds
+
+    if not kube.local and not os.environ.get("KASSET_E2E_IMAGE"):
+        pytest.skip("needs the local cluster (hack/e2e-image) or $KASSET_E2E_IMAGE")
+    if kube.tier not in ("full", "external"):
+        pytest.skip(f"needs real pods; the local cluster runs the {kube.tier} tier")
+    install_crds(kube)
+    started = time.monotonic()
+    image = e2e_image()
+    print(f"\ntest image {image} ready in {time.monotonic() - started:.1f}s")
+    return image

@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,29 +24,11 @@ from kube import Kube  # noqa: E402
 from operator_harness import (  # noqa: E402
     HostPathStorage,
     cluster_wide_operators,
-    e2e_image,
     install_crds,
     restrict_namespace,
 )
 
 FOREIGN_WAIT_S = float(os.environ.get("KASSET_E2E_FOREIGN_WAIT", "300"))
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
-    setattr(item, f"rep_{report.when}", report)
-    return report
-
-
-@pytest.fixture(scope="session")
-def test_image(kube: Kube) -> str:
-    if not kube.local and not os.environ.get("KASSET_E2E_IMAGE"):
-        pytest.skip("needs the local cluster (hack/e2e-image) or $KASSET_E2E_IMAGE")
-    if kube.tier not in ("full", "external"):
-        pytest.skip(f"needs real pods; the local cluster runs the {kube.tier} tier")
-    install_crds(kube)
-    return e2e_image()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ for extra in (TESTS, TESTS / "integration" / "chart", Path(__file__).resolve().p
 
 sys.path.insert(0, str(TESTS / "e2e" / "operator"))
 
-import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import ExitStack  # noqa: E402
 
@@ -23,22 +22,9 @@ from e2e_world import E2E  # noqa: E402
 from kube import Kube  # noqa: E402
 from operator_harness import (  # noqa: E402
     HostPathStorage,
-    e2e_image,
     install_crds,
     restrict_namespace,
 )
-
-
-@pytest.fixture(scope="session")
-def test_image(kube: Kube) -> str:
-    """The e2e test image (hack/e2e-image), which holds tests/e2e/projects/misbehaving."""
-    if kube.tier not in ("full", "external"):
-        pytest.skip(f"needs real pods; the local cluster runs the {kube.tier} tier")
-    install_crds(kube)
-    started = time.monotonic()
-    image = e2e_image()
-    print(f"\ntest image {image} ready in {time.monotonic() - started:.1f}s")
-    return image
 
 
 @pytest.fixture
