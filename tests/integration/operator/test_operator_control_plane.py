@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from operator_process import SECRET, operator
 
 from kasset import naming
 from kasset.operator.auth import step_token
 from kube import Kube, wait_until
+from operator_harness import SECRET, operator
 
 pytestmark = pytest.mark.control_plane
 CRDS = Path(__file__).resolve().parents[3] / "crds"
@@ -29,8 +29,8 @@ def running(kube: Kube, namespace: str) -> Iterator[int]:
         kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd))
     for name in ("assetgraphs", "assets", "materializations"):
         kube.kubectl("wait", "--for=condition=Established", f"crd/{name}.kasset.io")
-    with operator(kube.kubeconfig, namespace) as (port, _log):
-        yield port
+    with operator(kube.kubeconfig, namespace) as running:
+        yield running.port
 
 
 def graph(name: str, assets: list[dict[str, Any]]) -> dict[str, Any]:
