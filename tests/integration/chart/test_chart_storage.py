@@ -13,24 +13,25 @@ def test_hostpath_volume_binds_and_is_kept(chart_kube: Kube) -> None:
     kube = chart_kube
     ns = kube.new_namespace()
     pv = f"kasset-{ns}-storage"
+    install = (
+        "install",
+        "kasset",
+        str(CHART),
+        "-n",
+        ns,
+        "--set",
+        "replicas=0",
+        "--set",
+        f"storage.hostPath=/var/lib/kasset-chart-test/{ns}",
+        "--set",
+        "storage.storageClassName=",
+        "--set",
+        "storage.size=1Gi",
+        "--set",
+        "storage.accessModes={ReadWriteOnce}",
+    )
     try:
-        kube.helm(
-            "install",
-            "kasset",
-            str(CHART),
-            "-n",
-            ns,
-            "--set",
-            "replicas=0",
-            "--set",
-            f"storage.hostPath=/var/lib/kasset-chart-test/{ns}",
-            "--set",
-            "storage.storageClassName=",
-            "--set",
-            "storage.size=1Gi",
-            "--set",
-            "storage.accessModes={ReadWriteOnce}",
-        )
+        kube.helm(*install)
         wait_until(
             "the claim to bind",
             lambda: kube.get("pvc", "kasset-storage", ns)["status"].get("phase") == "Bound",
@@ -41,23 +42,7 @@ def test_hostpath_volume_binds_and_is_kept(chart_kube: Kube) -> None:
         assert "kasset-storage" in out and pv in out
         assert kube.get("pvc", "kasset-storage", ns)["status"]["phase"] == "Bound"
         # a reinstall adopts both and the claim stays bound to the same volume
-        kube.helm(
-            "install",
-            "kasset",
-            str(CHART),
-            "-n",
-            ns,
-            "--set",
-            "replicas=0",
-            "--set",
-            f"storage.hostPath=/var/lib/kasset-chart-test/{ns}",
-            "--set",
-            "storage.storageClassName=",
-            "--set",
-            "storage.size=1Gi",
-            "--set",
-            "storage.accessModes={ReadWriteOnce}",
-        )
+        kube.helm(*install)
         assert kube.get("pvc", "kasset-storage", ns)["spec"]["volumeName"] == pv
     finally:
         kube.helm("uninstall", "kasset", "-n", ns, "--wait", check=False)
