@@ -8,7 +8,7 @@ only what differs, so a restart or a status-only event costs no write.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kasset import naming
@@ -106,8 +106,12 @@ def graph_conditions(
 
 
 class AssetGraphReconciler:
-    def __init__(self, kube: Kube) -> None:
+    def __init__(
+        self, kube: Kube, on_created: Callable[[str, str, str], None] | None = None
+    ) -> None:
         self.kube = kube
+        #: Told (namespace, graph, asset key) of each Asset object it creates.
+        self.on_created = on_created
 
     async def reconcile(self, body: Mapping[str, Any], now: float) -> None:
         metadata = body.get("metadata") or {}
@@ -143,6 +147,8 @@ class AssetGraphReconciler:
             try:
                 if have is None:
                     await self.kube.create_object("assets", snapshot.namespace, want)
+                    if self.on_created is not None:
+                        self.on_created(snapshot.namespace, snapshot.name, want["spec"]["key"])
                 elif have.get("spec") != want["spec"] or _labels_differ(have, want):
                     patch = {
                         "metadata": {"labels": want["metadata"]["labels"]},

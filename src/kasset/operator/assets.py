@@ -7,10 +7,19 @@ writes per asset, not one per step. Partition sets are compact range strings.
 Health, kept simple on purpose: Missing (never materialized), Failed (the latest
 step failed, or an ERROR check failed on the latest materialization), Stale (a direct
 upstream materialized in a run that did not rematerialize this asset), else Fresh.
+
+The Materialization status is the durable record; Asset status is derived from it, so it
+must never lag behind it across a crash. Two rules keep it so: a run's final status is
+written only after the Asset changes of that run are (`settle`), and a run resumed after a
+restart replays the steps its status says finished (`replay_materialized`,
+`replay_failed`): an asset write lost in the crash is redone, one that landed is kept
+(the stored status is merged by time, and a replay never displaces what the same run or a
+newer one recorded). An Asset whose merged status equals what is stored is not written.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +28,7 @@ from typing import Any
 
 from kasset import naming
 from kasset.definitions.keys import AssetKey
+from kasset.errors import DefinitionError
 from kasset.operator.client import ApiError, Kube
 from kasset.operator.graphs import GraphSnapshot
 from kasset.operator.reports import CheckOutcome
@@ -45,9 +55,20 @@ class AssetEntry:
     materialized: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
     stale: bool = False
+    #: What a resumed run's status says it recorded, applied once the stored status is read.
+    replayed_latest: dict[str, Any] | None = None
+    replayed_failure: dict[str, Any] | None = None
+    #: The status as last read or written (a write that changes nothing is skipped).
+    stored: dict[str, Any] | None = None
+    #: The last write found no Asset object: it is redone when the object is created.
+    missing: bool = False
     dirty: bool = False
     flushing: bool = False
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
     last_flush_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.idle.set()
 
     @property
     def object_name(self) -> str:
@@ -219,37 +240,119 @@ class AssetBook:
         if entry is not None and entry.dirty and not entry.flushing:
             self.spawn(self.flush(entry))
 
-    async def flush(self, entry: AssetEntry) -> None:
+    def replay_materialized(
+        self,
+        namespace: str,
+        graph: GraphSnapshot,
+        key: AssetKey,
+        run: str,
+        partition: str | None,
+        at: float,
+        metadata: dict[str, str],
+    ) -> None:
+        """A resumed run's status says this step succeeded at `at` (see the module doc)."""
+        entry = self.entry(namespace, graph, key)
+        candidate = _clean(
+            {"run": run, "partition": partition, "time": iso(at), "metadata": metadata or None}
+        )
+        if partition is not None:
+            entry.materialized.add(partition)
+            entry.failed.discard(partition)
+        entry.replayed_latest = _newest(entry.replayed_latest, candidate)
+        if entry.loaded:
+            _apply_replays(entry)
+        self._dirty(entry)
+
+    def replay_failed(
+        self,
+        namespace: str,
+        graph: GraphSnapshot,
+        key: AssetKey,
+        run: str,
+        partition: str | None,
+        at: float,
+        message: str | None,
+    ) -> None:
+        """A resumed run's status says this step failed at `at`."""
+        entry = self.entry(namespace, graph, key)
+        candidate = _clean(
+            {"run": run, "partition": partition, "time": iso(at), "message": (message or "")[:4096]}
+        )
+        if partition is not None and partition not in entry.materialized:
+            entry.failed.add(partition)
+        entry.replayed_failure = _newest(entry.replayed_failure, candidate)
+        if entry.loaded:
+            _apply_replays(entry)
+        self._dirty(entry)
+
+    def object_created(self, namespace: str, graph: str, key: str) -> None:
+        """The Asset object now exists: a status that found none before is written."""
+        try:
+            entry = self.entries.get((namespace, graph, AssetKey.from_string(key)))
+        except DefinitionError:
+            return
+        if entry is not None and entry.missing:
+            entry.missing, entry.loaded, entry.stored = False, False, None
+            self._dirty(entry)
+
+    async def settle(self, namespace: str, graph: str, keys: Iterable[AssetKey]) -> bool:
+        """Writes now whatever is pending for these assets (a finishing run's); False if a
+        write failed, so the caller can hold back what must not precede it."""
+        entries = [entry for key in keys if (entry := self.entries.get((namespace, graph, key)))]
+        results = await asyncio.gather(*(self._settle_one(entry) for entry in entries))
+        return all(results)
+
+    async def _settle_one(self, entry: AssetEntry) -> bool:
+        while entry.flushing:
+            await entry.idle.wait()
+        if not entry.dirty:
+            return True
+        return await self.flush(entry)
+
+    async def flush(self, entry: AssetEntry) -> bool:
+        """Writes the entry's status; False if the write failed (it is retried later)."""
         entry.flushing, entry.dirty = True, False
+        entry.idle.clear()
+        ok = True
         try:
             if not entry.loaded:
                 await self._load(entry)
             status = build_asset_status(entry, self.clock())
+            if entry.stored is not None and _clean(status) == _clean(entry.stored):
+                return True
             result = await self.kube.patch_status(
                 "assets", entry.namespace, entry.object_name, status
             )
-            if result is None:
+            entry.missing = result is None
+            if entry.missing:
                 logger.debug("asset %s has no object (yet); its status waits", entry.object_name)
+            else:
+                entry.stored = status
         except ApiError as error:
             logger.warning("cannot write the status of asset %s: %s", entry.object_name, error)
-            entry.dirty = True
+            entry.dirty, ok = True, False
         finally:
             entry.flushing = False
             entry.last_flush_at = self.clock()
-        if entry.dirty:
-            self._dirty(entry)
+            entry.idle.set()
+            if entry.dirty:
+                self._dirty(entry)
+        return ok
 
     async def _load(self, entry: AssetEntry) -> None:
-        """Merges what the object's status already says (from before this process)."""
+        """Merges what the object's status already says (from before this process): the
+        newer of each record wins, partition sets are joined."""
         body = await self.kube.get_object("assets", entry.namespace, entry.object_name)
         entry.loaded = True
         status = (body or {}).get("status") or {}
-        if entry.latest is None and status.get("latest"):
-            entry.latest = dict(status["latest"])
-        if entry.last_failure is None and status.get("lastFailure"):
-            entry.last_failure = dict(status["lastFailure"])
+        entry.stored = dict(status) if body is not None else None
+        if status.get("latest"):
+            entry.latest = _newest(entry.latest, dict(status["latest"]))
+        if status.get("lastFailure"):
+            entry.last_failure = _newest(entry.last_failure, dict(status["lastFailure"]))
         for check in status.get("checks") or []:
-            entry.checks.setdefault(str(check.get("name")), dict(check))
+            name = str(check.get("name"))
+            entry.checks[name] = _newest(entry.checks.get(name), dict(check)) or dict(check)
         definition = entry.graph.graph.nodes[entry.key].partitions
         summary = status.get("partitions") or {}
         if definition is not None:
@@ -259,6 +362,39 @@ class AssetBook:
             )
         if status.get("health") == "Stale" and entry.latest is not None:
             entry.stale = entry.stale or status.get("latest") == entry.latest
+        _apply_replays(entry)
+
+
+def _time_of(record: dict[str, Any] | None) -> float:
+    return parse_time((record or {}).get("time")) or 0.0
+
+
+def _newest(current: dict[str, Any] | None, other: dict[str, Any]) -> dict[str, Any]:
+    """`other` if it is newer than `current` (ties keep `current`)."""
+    if current is None or _time_of(other) > _time_of(current):
+        return other
+    return current
+
+
+def _apply_replays(entry: AssetEntry) -> None:
+    latest = _replayed(entry.latest, entry.replayed_latest)
+    if latest is not entry.latest:
+        entry.latest, entry.stale = latest, False
+    entry.last_failure = _replayed(entry.last_failure, entry.replayed_failure)
+    entry.replayed_latest = entry.replayed_failure = None
+
+
+def _replayed(
+    current: dict[str, Any] | None, candidate: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """A replayed record counts only if nothing of the same run, or newer, is recorded."""
+    if candidate is None:
+        return current
+    if current is None or (
+        current.get("run") != candidate.get("run") and _time_of(current) < _time_of(candidate)
+    ):
+        return candidate
+    return current
 
 
 def _ranges(definition: Any, keys: set[str]) -> str:

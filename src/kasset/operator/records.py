@@ -91,6 +91,7 @@ class RunRecord:
     last_flush_at: float = 0.0
     flushing: bool = False
     final_flushed: bool = False
+    settle_failures: int = 0
     finish_reported: bool = False
 
     def __post_init__(self) -> None:

@@ -69,7 +69,7 @@ class OperatorService:
             metrics,
             clock=time.time,
         )
-        self.reconciler = AssetGraphReconciler(kube)
+        self.reconciler = AssetGraphReconciler(kube, self.controller.assets.object_created)
         self.schedules = ScheduleLoop(
             kube,
             lambda: list(self.controller.graphs.values()),

@@ -21,7 +21,7 @@ from kasset.operator.records import RunKey, RunRecord
 from kasset.operator.reports import CheckOutcome
 from kasset.operator.restore import restore_run
 from kasset.operator.status import parse_time
-from kasset.plan import Cancel, RunState
+from kasset.plan import Cancel, RunState, StepPhase
 from kasset.resources.materialization import MaterializationSpec, MaterializationStatus
 
 if TYPE_CHECKING:
@@ -111,5 +111,34 @@ class Starter:
                 info.checks[name] = CheckOutcome(name, passed, severity)
             record.touch(step)
         record.touch_all()
+        self._replay_assets(record, restored.details)
         logger.info("resumed run %s/%s: %s", record.namespace, record.name, record.state.counts())
         return restored.relaunch, restored.pods
+
+    def _replay_assets(self, record: RunRecord, details: Mapping[StepKey, Any]) -> None:
+        """Redoes the Asset records of finished steps, in case the crash lost them (see
+        `kasset.operator.assets`); what was written already stays as it is."""
+        floor = record.start_time or self.c.clock()
+        for step, current in record.state.steps.items():
+            at = current.ended_at or floor
+            if current.phase is StepPhase.SUCCEEDED:
+                metadata = dict((details.get(step) or {}).get("metadata") or {})
+                self.c.assets.replay_materialized(
+                    record.namespace,
+                    record.graph,
+                    step.asset,
+                    record.name,
+                    step.partition,
+                    at,
+                    metadata,
+                )
+            elif current.phase is StepPhase.FAILED:
+                self.c.assets.replay_failed(
+                    record.namespace,
+                    record.graph,
+                    step.asset,
+                    record.name,
+                    step.partition,
+                    at,
+                    current.message,
+                )

@@ -3,6 +3,11 @@
 A run marked dirty is written at most every `status_interval` seconds (longer for a big
 status: the whole object is rewritten in etcd on every patch), and at once when it
 finishes. One write is in flight per run at a time; changes made meanwhile go in the next.
+
+The final write waits until the run's Asset changes are written (`AssetBook.settle`): a
+run that says it finished has its materializations on its Assets, even if the operator
+dies right after. If an Asset write keeps failing, the final write goes ahead after
+`SETTLE_ATTEMPTS` tries rather than hold the run open forever.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ logger = logging.getLogger(__name__)
 BYTES_PER_SECOND = 2_000_000
 BIG_STATUS = 256 * 1024
 _ERROR_BACKOFF = 2.0
+SETTLE_ATTEMPTS = 5
 
 
 class StatusWriter:
@@ -48,11 +54,8 @@ class StatusWriter:
         if not record.dirty or record.flushing:
             return
         now = self.c.clock()
-        at = (
-            now
-            if record.state.phase.finished
-            else max(now, record.last_flush_at + self.interval(record))
-        )
+        gap = 0.0 if record.state.phase.finished else self.interval(record)
+        at = max(now, record.last_flush_at + gap)
         self.c.timers.schedule(("flush", record.key), at)
 
     def fire(self, key: RunKey) -> None:
@@ -62,8 +65,13 @@ class StatusWriter:
 
     async def flush(self, record: RunRecord) -> None:
         record.flushing, record.dirty = True, False
-        status = build_status(record)
         final = record.state.phase.finished
+        if final and not await self._assets_settled(record):
+            record.flushing, record.dirty = False, True
+            record.last_flush_at = self.c.clock() + _ERROR_BACKOFF
+            self.mark(record)
+            return
+        status = build_status(record)
         failed = False
         try:
             result = await self.c.kube.patch_status(
@@ -89,6 +97,24 @@ class StatusWriter:
             self.c.janitor.finished(record)
             return
         self.mark(record)
+
+    async def _assets_settled(self, record: RunRecord) -> bool:
+        settled = await self.c.assets.settle(
+            record.namespace, record.graph.name, record.steps_of_asset
+        )
+        if settled:
+            return True
+        record.settle_failures += 1
+        if record.settle_failures >= SETTLE_ATTEMPTS:
+            logger.warning(
+                "run %s/%s: writing its final status although some Asset statuses could "
+                "not be written (%d tries)",
+                record.namespace,
+                record.name,
+                record.settle_failures,
+            )
+            return True
+        return False
 
     async def flush_all(self) -> None:
         """Writes every pending change now (graceful shutdown)."""
