@@ -5,8 +5,8 @@ status: the whole object is rewritten in etcd on every patch), and at once when 
 finishes. One write is in flight per run at a time; changes made meanwhile go in the next.
 
 The final write waits until the run's Asset changes are written (`AssetBook.settle`): a
-run that says it finished has its materializations on its Assets, even if the operator
-dies right after. If an Asset write keeps failing, the final write goes ahead after
+run that says it finished has its materializations on its Assets, and its Stale marks on
+their children, even if the operator dies right after. If an Asset write keeps failing, the final write goes ahead after
 `SETTLE_ATTEMPTS` tries rather than hold the run open forever.
 """
 
@@ -99,9 +99,10 @@ class StatusWriter:
         self.mark(record)
 
     async def _assets_settled(self, record: RunRecord) -> bool:
-        settled = await self.c.assets.settle(
-            record.namespace, record.graph.name, record.steps_of_asset
-        )
+        graph = record.graph.graph
+        touched = set(record.steps_of_asset)
+        touched.update(child for key in record.steps_of_asset for child in graph.children(key))
+        settled = await self.c.assets.settle(record.namespace, record.graph.name, touched)
         if settled:
             return True
         record.settle_failures += 1
