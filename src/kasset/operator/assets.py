@@ -4,9 +4,7 @@ Each asset's changes are kept in memory and written as one merge patch at most e
 ~1 s (debounced per asset), so a partitioned backfill of thousands of steps costs a few
 writes per asset, not one per step. Partition sets are compact range strings.
 
-Health, kept simple on purpose: Missing (never materialized), Failed (the latest
-step failed, or an ERROR check failed on the latest materialization), Stale (a direct
-upstream materialized in a run that did not rematerialize this asset), else Fresh.
+What the status says (health, merging) is decided in `kasset.operator.assetstate`.
 
 The Materialization status is the durable record; Asset status is derived from it, so it
 must never lag behind it across a crash. Two rules keep it so: a run's final status is
@@ -22,97 +20,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from kasset import naming
 from kasset.definitions.keys import AssetKey
 from kasset.errors import DefinitionError
+from kasset.operator.assetstate import (
+    AssetEntry,
+    apply_replays,
+    build_asset_status,
+    clean,
+    merge_stored,
+    newest,
+)
 from kasset.operator.client import ApiError, Kube
 from kasset.operator.graphs import GraphSnapshot
 from kasset.operator.reports import CheckOutcome
-from kasset.operator.status import iso, parse_time
+from kasset.operator.status import iso
 from kasset.operator.telemetry import MetricsSink
 from kasset.operator.timers import Timers
 
-__all__ = ["AssetBook", "AssetEntry", "build_asset_status"]
+__all__ = ["AssetBook"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class AssetEntry:
-    """What the operator knows of one Asset's status."""
-
-    namespace: str
-    graph: GraphSnapshot
-    key: AssetKey
-    loaded: bool = False
-    latest: dict[str, Any] | None = None
-    last_failure: dict[str, Any] | None = None
-    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    materialized: set[str] = field(default_factory=set)
-    failed: set[str] = field(default_factory=set)
-    stale: bool = False
-    #: What a resumed run's status says it recorded, applied once the stored status is read.
-    replayed_latest: dict[str, Any] | None = None
-    replayed_failure: dict[str, Any] | None = None
-    #: The status as last read or written (a write that changes nothing is skipped).
-    stored: dict[str, Any] | None = None
-    #: The last write found no Asset object: it is redone when the object is created.
-    missing: bool = False
-    dirty: bool = False
-    flushing: bool = False
-    idle: asyncio.Event = field(default_factory=asyncio.Event)
-    last_flush_at: float = 0.0
-
-    def __post_init__(self) -> None:
-        self.idle.set()
-
-    @property
-    def object_name(self) -> str:
-        return naming.asset_object_name(self.graph.name, self.key.to_string())
-
-
-def build_asset_status(entry: AssetEntry, now: float) -> dict[str, Any]:
-    """The Asset status for `entry` (pure)."""
-    latest_time = parse_time((entry.latest or {}).get("time"))
-    failure_time = parse_time((entry.last_failure or {}).get("time"))
-    failed_check = any(
-        not c["passed"]
-        and c.get("severity") == "ERROR"
-        and parse_time(c.get("time")) is not None
-        and latest_time is not None
-        and (parse_time(c.get("time")) or 0) >= latest_time
-        for c in entry.checks.values()
-    )
-    if failure_time is not None and (latest_time is None or failure_time > latest_time):
-        health = "Failed"
-    elif latest_time is None:
-        health = "Missing"
-    elif failed_check:
-        health = "Failed"
-    elif entry.stale:
-        health = "Stale"
-    else:
-        health = "Fresh"
-    status: dict[str, Any] = {
-        "health": health,
-        "latest": entry.latest,
-        "lastFailure": entry.last_failure,
-        "checks": sorted(entry.checks.values(), key=lambda c: str(c["name"])),
-    }
-    definition = entry.graph.graph.nodes[entry.key].partitions
-    if definition is not None:
-        moment = datetime.fromtimestamp(now, UTC)
-        status["partitions"] = {
-            "materialized": _ranges(definition, entry.materialized),
-            "failed": _ranges(definition, entry.failed - entry.materialized),
-            "materializedCount": len(entry.materialized),
-            "total": len(definition.keys(moment)),
-        }
-    return status
 
 
 class AssetBook:
@@ -152,7 +81,7 @@ class AssetBook:
     ) -> None:
         now = self.clock()
         entry = self.entry(namespace, graph, key)
-        entry.latest = _clean(
+        entry.latest = clean(
             {
                 "run": run,
                 "partition": partition,
@@ -178,7 +107,7 @@ class AssetBook:
         message: str | None,
     ) -> None:
         entry = self.entry(namespace, graph, key)
-        entry.last_failure = _clean(
+        entry.last_failure = clean(
             {
                 "run": run,
                 "partition": partition,
@@ -201,7 +130,7 @@ class AssetBook:
         metadata: dict[str, str],
     ) -> None:
         entry = self.entry(namespace, graph, key)
-        entry.checks[outcome.name] = _clean(
+        entry.checks[outcome.name] = clean(
             {
                 "name": outcome.name,
                 "passed": outcome.passed,
@@ -252,15 +181,15 @@ class AssetBook:
     ) -> None:
         """A resumed run's status says this step succeeded at `at` (see the module doc)."""
         entry = self.entry(namespace, graph, key)
-        candidate = _clean(
+        candidate = clean(
             {"run": run, "partition": partition, "time": iso(at), "metadata": metadata or None}
         )
         if partition is not None:
             entry.materialized.add(partition)
             entry.failed.discard(partition)
-        entry.replayed_latest = _newest(entry.replayed_latest, candidate)
+        entry.replayed_latest = newest(entry.replayed_latest, candidate)
         if entry.loaded:
-            _apply_replays(entry)
+            apply_replays(entry)
         self._dirty(entry)
 
     def replay_failed(
@@ -275,14 +204,14 @@ class AssetBook:
     ) -> None:
         """A resumed run's status says this step failed at `at`."""
         entry = self.entry(namespace, graph, key)
-        candidate = _clean(
+        candidate = clean(
             {"run": run, "partition": partition, "time": iso(at), "message": (message or "")[:4096]}
         )
         if partition is not None and partition not in entry.materialized:
             entry.failed.add(partition)
-        entry.replayed_failure = _newest(entry.replayed_failure, candidate)
+        entry.replayed_failure = newest(entry.replayed_failure, candidate)
         if entry.loaded:
-            _apply_replays(entry)
+            apply_replays(entry)
         self._dirty(entry)
 
     def object_created(self, namespace: str, graph: str, key: str) -> None:
@@ -318,7 +247,7 @@ class AssetBook:
             if not entry.loaded:
                 await self._load(entry)
             status = build_asset_status(entry, self.clock())
-            if entry.stored is not None and _clean(status) == _clean(entry.stored):
+            if entry.stored is not None and clean(status) == clean(entry.stored):
                 return True
             result = await self.kube.patch_status(
                 "assets", entry.namespace, entry.object_name, status
@@ -340,80 +269,9 @@ class AssetBook:
         return ok
 
     async def _load(self, entry: AssetEntry) -> None:
-        """Merges what the object's status already says (from before this process): the
-        newer of each record wins, partition sets are joined."""
+        """Merges what the object's status already says (from before this process)."""
         body = await self.kube.get_object("assets", entry.namespace, entry.object_name)
         entry.loaded = True
         status = (body or {}).get("status") or {}
         entry.stored = dict(status) if body is not None else None
-        if status.get("latest"):
-            entry.latest = _newest(entry.latest, dict(status["latest"]))
-        if status.get("lastFailure"):
-            entry.last_failure = _newest(entry.last_failure, dict(status["lastFailure"]))
-        for check in status.get("checks") or []:
-            name = str(check.get("name"))
-            entry.checks[name] = _newest(entry.checks.get(name), dict(check)) or dict(check)
-        definition = entry.graph.graph.nodes[entry.key].partitions
-        summary = status.get("partitions") or {}
-        if definition is not None:
-            entry.materialized |= _from_ranges(definition, summary.get("materialized") or "")
-            entry.failed |= (
-                _from_ranges(definition, summary.get("failed") or "") - entry.materialized
-            )
-        if status.get("health") == "Stale" and entry.latest is not None:
-            entry.stale = entry.stale or status.get("latest") == entry.latest
-        _apply_replays(entry)
-
-
-def _time_of(record: dict[str, Any] | None) -> float:
-    return parse_time((record or {}).get("time")) or 0.0
-
-
-def _newest(current: dict[str, Any] | None, other: dict[str, Any]) -> dict[str, Any]:
-    """`other` if it is newer than `current` (ties keep `current`)."""
-    if current is None or _time_of(other) > _time_of(current):
-        return other
-    return current
-
-
-def _apply_replays(entry: AssetEntry) -> None:
-    latest = _replayed(entry.latest, entry.replayed_latest)
-    if latest is not entry.latest:
-        entry.latest, entry.stale = latest, False
-    entry.last_failure = _replayed(entry.last_failure, entry.replayed_failure)
-    entry.replayed_latest = entry.replayed_failure = None
-
-
-def _replayed(
-    current: dict[str, Any] | None, candidate: dict[str, Any] | None
-) -> dict[str, Any] | None:
-    """A replayed record counts only if nothing of the same run, or newer, is recorded."""
-    if candidate is None:
-        return current
-    if current is None or (
-        current.get("run") != candidate.get("run") and _time_of(current) < _time_of(candidate)
-    ):
-        return candidate
-    return current
-
-
-def _ranges(definition: Any, keys: set[str]) -> str:
-    valid = []
-    for key in keys:
-        try:
-            definition.index_of(key)
-        except Exception:
-            continue
-        valid.append(key)
-    return str(definition.to_ranges(valid))
-
-
-def _from_ranges(definition: Any, text: str) -> set[str]:
-    try:
-        return set(definition.from_ranges(text))
-    except Exception:
-        return set()
-
-
-def _clean(mapping: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in mapping.items() if v is not None}
+        merge_stored(entry, status)

@@ -6,8 +6,8 @@ finishes. One write is in flight per run at a time; changes made meanwhile go in
 
 The final write waits until the run's Asset changes are written (`AssetBook.settle`): a
 run that says it finished has its materializations on its Assets, and its Stale marks on
-their children, even if the operator dies right after. If an Asset write keeps failing, the final write goes ahead after
-`SETTLE_ATTEMPTS` tries rather than hold the run open forever.
+their children, even if the operator dies right after. If an Asset write keeps failing,
+the final write goes ahead after `SETTLE_ATTEMPTS` tries rather than hold the run open.
 """
 
 from __future__ import annotations
