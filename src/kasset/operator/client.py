@@ -23,7 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 from urllib.parse import quote
 
-__all__ = ["ApiError", "Kube", "KubeClient", "RawApi", "TokenBucket"]
+from kasset.operator.ratelimit import Priority, PriorityLimiter, ShedError, TokenBucket
+
+__all__ = ["ApiError", "Kube", "KubeClient", "RawApi"]
 
 logger = logging.getLogger(__name__)
 
@@ -92,23 +94,6 @@ class Kube(Protocol):
     async def delete_object(self, plural: str, namespace: str, name: str) -> None: ...
 
     async def create_event(self, namespace: str, body: dict[str, Any]) -> None: ...
-
-
-class TokenBucket:
-    """`qps` requests a second on average, bursts of `burst`, as client-go limits them."""
-
-    def __init__(self, qps: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.qps, self.burst, self._clock = qps, burst, clock
-        self._tokens = float(burst)
-        self._last = clock()
-
-    def delay(self) -> float:
-        """Takes a token; returns how long to wait before using it."""
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.qps)
-        self._last = now
-        self._tokens -= 1
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.qps
 
 
 class RawApi:
@@ -225,15 +210,16 @@ class KubeClient:
         qps: float = 100.0,
         burst: int = 200,
         threads: int = 16,
+        on_event_dropped: Callable[[], None] | None = None,
     ) -> None:
         self.raw = raw
-        self._bucket = TokenBucket(qps, burst)
+        self._limiter = PriorityLimiter(TokenBucket(qps, burst), on_drop=on_event_dropped)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kube")
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        wait = self._bucket.delay()
-        if wait > 0:
-            await asyncio.sleep(wait)
+    async def _call(
+        self, method: str, path: str, priority: Priority = Priority.CRITICAL, **kwargs: Any
+    ) -> Any:
+        await self._limiter.acquire(priority)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._pool, lambda: self.raw.request(method, path, **kwargs)
@@ -317,12 +303,17 @@ class KubeClient:
     async def patch_status(
         self, plural: str, namespace: str, name: str, status: dict[str, Any]
     ) -> dict[str, Any] | None:
-        return await self._patch(_custom(plural, namespace, name) + "/status", {"status": status})
+        # A run's status carries the plan's progress; an Asset's can wait behind pods.
+        priority = Priority.CRITICAL if plural == "materializations" else Priority.NORMAL
+        path = _custom(plural, namespace, name) + "/status"
+        return await self._patch(path, {"status": status}, priority)
 
-    async def _patch(self, path: str, patch: dict[str, Any]) -> dict[str, Any] | None:
+    async def _patch(
+        self, path: str, patch: dict[str, Any], priority: Priority = Priority.NORMAL
+    ) -> dict[str, Any] | None:
         try:
             result: dict[str, Any] = await self._call(
-                "PATCH", path, body=patch, content_type=MERGE_PATCH
+                "PATCH", path, priority, body=patch, content_type=MERGE_PATCH
             )
         except ApiError as error:
             if error.status == 404:
@@ -340,8 +331,13 @@ class KubeClient:
                 raise
 
     async def create_event(self, namespace: str, body: dict[str, Any]) -> None:
+        """Sent after every other kind of request; shed when too many wait (counted)."""
         try:
-            await self._call("POST", f"/api/v1/namespaces/{namespace}/events", body=body)
+            await self._call(
+                "POST", f"/api/v1/namespaces/{namespace}/events", Priority.LOW, body=body
+            )
+        except ShedError:
+            return
         except ApiError as error:
             if error.status != 409:
                 raise

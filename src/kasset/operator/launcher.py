@@ -13,7 +13,7 @@ from kasset import naming
 from kasset.definitions.keys import StepKey
 from kasset.operator.auth import step_token
 from kasset.operator.client import ApiError
-from kasset.operator.k8s_events import Reason, build_event
+from kasset.operator.k8s_events import EventBudget, Reason, build_event
 from kasset.operator.pods import build_step_pod, owner_reference
 from kasset.operator.podstate import PodView
 from kasset.operator.records import RunKey, RunRecord
@@ -34,11 +34,13 @@ _RUN_REASONS = {
     RunPhase.CANCELED: Reason.RUN_CANCELED,
 }
 _QUOTA_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
+_STEP_REASONS = frozenset({Reason.STEP_SUCCEEDED, Reason.STEP_FAILED, Reason.STEP_RETRYING})
 
 
 class Launcher:
     def __init__(self, controller: Controller) -> None:
         self.c = controller
+        self.budget = EventBudget()
 
     # ---- launching -------------------------------------------------------------------
 
@@ -238,11 +240,19 @@ class Launcher:
         started = record.start_time if record.start_time is not None else now
         self.c.metrics.run_finished(record.graph.name, action.phase.value, now - started)
         self.emit(record, _RUN_REASONS.get(action.phase, Reason.RUN_FAILED), action.message)
+        self.budget.forget(record.uid)
         done = {k.asset for k, s in record.state.steps.items() if s.phase is StepPhase.SUCCEEDED}
         if done:
             self.c.assets.mark_stale(record.namespace, record.graph, done)
 
     def emit(self, record: RunRecord, reason: str, message: str) -> None:
+        if reason in _STEP_REASONS:
+            held = self.budget.admit((record.uid, reason), self.c.clock())
+            if held is None:
+                self.c.metrics.k8s_event_suppressed("budget")
+                return
+            if held:
+                message = f"{message} (+{held} similar not announced)"
         involved = {
             "apiVersion": "kasset.io/v1alpha1",
             "kind": "Materialization",

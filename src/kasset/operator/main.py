@@ -67,7 +67,12 @@ def run(argv: Sequence[str]) -> int:
         elector.start_renewing()
     if not options.event_url:
         logger.warning("no event URL: steps report through termination messages only")
-    kube = KubeClient(raw, qps=options.api_qps, burst=options.api_burst)
+    kube = KubeClient(
+        raw,
+        qps=options.api_qps,
+        burst=options.api_burst,
+        on_event_dropped=lambda: metrics.k8s_event_suppressed("shed"),
+    )
     service = OperatorService(
         options, kube, metrics, event_secret(os.environ), registry, instance=identity
     )

@@ -117,6 +117,13 @@ class OperatorMetrics:
             ["graph", "asset"],
             registry=r,
         )
+        self._events_suppressed = Counter(
+            "kasset_k8s_events_suppressed_total",
+            "Kubernetes Events not sent: 'budget' (a run's step Events beyond its budget) or "
+            "'shed' (too many waiting behind pod and status writes).",
+            ["why"],
+            registry=r,
+        )
         self._missed_ticks = Counter(
             "kasset_schedule_missed_ticks_total",
             "Schedule ticks that were not launched.",
@@ -190,6 +197,9 @@ class OperatorMetrics:
     def missed_ticks(self, graph: str, schedule: str, n: int) -> None:
         if n > 0:
             self._missed_ticks.labels(graph, schedule).inc(n)
+
+    def k8s_event_suppressed(self, why: str) -> None:
+        self._events_suppressed.labels(why).inc()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition body and its content type, for a ``/metrics`` response."""

@@ -35,6 +35,8 @@ class MetricsSink(Protocol):
 
     def missed_ticks(self, graph: str, schedule: str, n: int) -> None: ...
 
+    def k8s_event_suppressed(self, why: str) -> None: ...
+
 
 class NullMetrics:
     """Records nothing: for tests and for running without Prometheus."""
@@ -70,6 +72,9 @@ class NullMetrics:
         pass
 
     def missed_ticks(self, graph: str, schedule: str, n: int) -> None:
+        pass
+
+    def k8s_event_suppressed(self, why: str) -> None:
         pass
 
 
