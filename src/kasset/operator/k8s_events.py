@@ -73,14 +73,18 @@ def build_event(
     message: str,
     now: float,
     instance: str = "",
+    identity: str | None = None,
 ) -> dict[str, Any]:
     """A core/v1 Event about `involved` ({apiVersion, kind, name, namespace, uid}).
 
     The name is the object's name plus a hash of what makes the Event unique: the object's
     uid, the reason and the message (which names the step and attempt), not the time. So a
     retried create, and the same transition announced again by an operator restarted
-    before its status write landed, is a harmless 409: each fact is recorded once."""
-    digest = hashlib.sha256(f"{involved.get('uid')}/{reason}/{message}".encode())
+    before its status write landed, is a harmless 409: each fact is recorded once.
+    `identity` replaces the message in that hash when the message carries more than the
+    fact (a count of Events held back)."""
+    fact = message if identity is None else identity
+    digest = hashlib.sha256(f"{involved.get('uid')}/{reason}/{fact}".encode())
     name = f"{involved['name'][:200]}.{digest.hexdigest()[:16]}"
     stamp = iso(now)
     return {

@@ -246,6 +246,7 @@ class Launcher:
             self.c.assets.mark_stale(record.namespace, record.graph, done)
 
     def emit(self, record: RunRecord, reason: str, message: str) -> None:
+        fact = message
         if reason in _STEP_REASONS:
             held = self.budget.admit((record.uid, reason), self.c.clock())
             if held is None:
@@ -260,7 +261,9 @@ class Launcher:
             "namespace": record.namespace,
             "uid": record.uid,
         }
-        body = build_event(involved, reason, message, self.c.clock(), self.c.config.instance)
+        body = build_event(
+            involved, reason, message, self.c.clock(), self.c.config.instance, identity=fact
+        )
         self.c.spawn(self._send_event(record.namespace, body))
 
     async def _send_event(self, namespace: str, body: dict[str, Any]) -> None:

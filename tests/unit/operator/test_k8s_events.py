@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fake_cluster import Harness, asset, graph_body, run_async
 
-from kasset.operator.k8s_events import EventBudget
+from kasset.operator.k8s_events import EventBudget, build_event
 
 
 def test_the_budget_allows_a_burst_then_one_per_interval_counting_the_held() -> None:
@@ -57,3 +57,16 @@ def test_a_held_back_count_is_said_in_the_next_event() -> None:
         assert "(+2 similar not announced)" in last["message"]
 
     run_async(scenario)
+
+
+def test_an_event_is_named_by_its_fact_not_by_the_held_back_count() -> None:
+    involved = {"name": "r1", "namespace": "default", "uid": "u1"}
+    plain = build_event(involved, "StepSucceeded", "step a succeeded (attempt 1)", 0.0)
+    counted = build_event(
+        involved,
+        "StepSucceeded",
+        "step a succeeded (attempt 1) (+3 similar not announced)",
+        5.0,
+        identity="step a succeeded (attempt 1)",
+    )
+    assert plain["metadata"]["name"] == counted["metadata"]["name"]  # a restart's 409
