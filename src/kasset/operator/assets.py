@@ -181,13 +181,13 @@ class AssetBook:
     ) -> None:
         """A resumed run's status says this step succeeded at `at` (see the module doc)."""
         entry = self.entry(namespace, graph, key)
-        candidate = clean(
+        replay = clean(
             {"run": run, "partition": partition, "time": iso(at), "metadata": metadata or None}
         )
         if partition is not None:
             entry.materialized.add(partition)
             entry.failed.discard(partition)
-        entry.replayed_latest = newest(entry.replayed_latest, candidate)
+        entry.replayed_latest = newest(entry.replayed_latest, replay)
         if entry.loaded:
             apply_replays(entry)
         self._dirty(entry)
@@ -204,12 +204,12 @@ class AssetBook:
     ) -> None:
         """A resumed run's status says this step failed at `at`."""
         entry = self.entry(namespace, graph, key)
-        candidate = clean(
+        replay = clean(
             {"run": run, "partition": partition, "time": iso(at), "message": (message or "")[:4096]}
         )
         if partition is not None and partition not in entry.materialized:
             entry.failed.add(partition)
-        entry.replayed_failure = newest(entry.replayed_failure, candidate)
+        entry.replayed_failure = newest(entry.replayed_failure, replay)
         if entry.loaded:
             apply_replays(entry)
         self._dirty(entry)

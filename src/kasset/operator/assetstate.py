@@ -139,15 +139,15 @@ def apply_replays(entry: AssetEntry) -> None:
 
 
 def _replayed(
-    current: dict[str, Any] | None, candidate: dict[str, Any] | None
+    current: dict[str, Any] | None, replay: dict[str, Any] | None
 ) -> dict[str, Any] | None:
     """A replayed record counts only if nothing of the same run, or newer, is recorded."""
-    if candidate is None:
+    if replay is None:
         return current
     if current is None or (
-        current.get("run") != candidate.get("run") and _time_of(current) < _time_of(candidate)
+        current.get("run") != replay.get("run") and _time_of(current) < _time_of(replay)
     ):
-        return candidate
+        return replay
     return current
 
 
