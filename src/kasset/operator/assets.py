@@ -29,6 +29,8 @@ from kasset.operator.assetstate import (
     apply_replays,
     build_asset_status,
     clean,
+    failure,
+    materialization,
     merge_stored,
     newest,
 )
@@ -81,19 +83,9 @@ class AssetBook:
     ) -> None:
         now = self.clock()
         entry = self.entry(namespace, graph, key)
-        entry.latest = clean(
-            {
-                "run": run,
-                "partition": partition,
-                "time": iso(now),
-                "dataVersion": data_version,
-                "metadata": dict(metadata) or None,
-            }
-        )
+        entry.latest = materialization(run, partition, now, metadata, data_version)
         entry.stale = False
-        if partition is not None:
-            entry.materialized.add(partition)
-            entry.failed.discard(partition)
+        entry.note_materialized(partition)
         self.metrics.asset_materialized(graph.name, key.to_string(), now)
         self._dirty(entry)
 
@@ -107,16 +99,8 @@ class AssetBook:
         message: str | None,
     ) -> None:
         entry = self.entry(namespace, graph, key)
-        entry.last_failure = clean(
-            {
-                "run": run,
-                "partition": partition,
-                "time": iso(self.clock()),
-                "message": (message or "")[:4096],
-            }
-        )
-        if partition is not None:
-            entry.failed.add(partition)
+        entry.last_failure = failure(run, partition, self.clock(), message)
+        entry.note_failed(partition)
         self._dirty(entry)
 
     def check(
@@ -181,12 +165,8 @@ class AssetBook:
     ) -> None:
         """A resumed run's status says this step succeeded at `at` (see the module doc)."""
         entry = self.entry(namespace, graph, key)
-        replay = clean(
-            {"run": run, "partition": partition, "time": iso(at), "metadata": metadata or None}
-        )
-        if partition is not None:
-            entry.materialized.add(partition)
-            entry.failed.discard(partition)
+        entry.note_materialized(partition)
+        replay = materialization(run, partition, at, metadata)
         entry.replayed_latest = newest(entry.replayed_latest, replay)
         if entry.loaded:
             apply_replays(entry)
@@ -204,11 +184,8 @@ class AssetBook:
     ) -> None:
         """A resumed run's status says this step failed at `at`."""
         entry = self.entry(namespace, graph, key)
-        replay = clean(
-            {"run": run, "partition": partition, "time": iso(at), "message": (message or "")[:4096]}
-        )
-        if partition is not None and partition not in entry.materialized:
-            entry.failed.add(partition)
+        entry.note_failed(partition)
+        replay = failure(run, partition, at, message)
         entry.replayed_failure = newest(entry.replayed_failure, replay)
         if entry.loaded:
             apply_replays(entry)

@@ -21,9 +21,18 @@ from typing import Any
 from kasset import naming
 from kasset.definitions.keys import AssetKey
 from kasset.operator.graphs import GraphSnapshot
-from kasset.operator.status import parse_time
+from kasset.operator.status import iso, parse_time
 
-__all__ = ["AssetEntry", "apply_replays", "build_asset_status", "clean", "merge_stored", "newest"]
+__all__ = [
+    "AssetEntry",
+    "apply_replays",
+    "build_asset_status",
+    "clean",
+    "failure",
+    "materialization",
+    "merge_stored",
+    "newest",
+]
 
 
 @dataclass
@@ -58,6 +67,41 @@ class AssetEntry:
     @property
     def object_name(self) -> str:
         return naming.asset_object_name(self.graph.name, self.key.to_string())
+
+    def note_materialized(self, partition: str | None) -> None:
+        if partition is not None:
+            self.materialized.add(partition)
+            self.failed.discard(partition)
+
+    def note_failed(self, partition: str | None) -> None:
+        if partition is not None:
+            self.failed.add(partition)
+
+
+def materialization(
+    run: str,
+    partition: str | None,
+    at: float,
+    metadata: Mapping[str, str],
+    data_version: str | None = None,
+) -> dict[str, Any]:
+    """The `latest` record of a materialization at `at`."""
+    return clean(
+        {
+            "run": run,
+            "partition": partition,
+            "time": iso(at),
+            "dataVersion": data_version,
+            "metadata": dict(metadata) or None,
+        }
+    )
+
+
+def failure(run: str, partition: str | None, at: float, message: str | None) -> dict[str, Any]:
+    """The `lastFailure` record of a step that failed at `at`."""
+    return clean(
+        {"run": run, "partition": partition, "time": iso(at), "message": (message or "")[:4096]}
+    )
 
 
 def build_asset_status(entry: AssetEntry, now: float) -> dict[str, Any]:

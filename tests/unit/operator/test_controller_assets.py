@@ -31,6 +31,13 @@ def asset_writes(h: Harness) -> int:
     return h.kube.writes.count(("patch", "assets/status"))
 
 
+async def chain_run(h: Harness) -> None:
+    """Run r1 of a -> b -> c, with the graph's Asset objects in place."""
+    with_assets(h, ["a", "b", "c"])
+    await h.add_graph(graph_body(assets=CHAIN))
+    await h.create_run("r1")
+
+
 def lose_asset_writes(h: Harness, key: str) -> None:
     """As if the operator died before writing `key`'s Asset status."""
     h.kube.objects[("assets", NS, naming.asset_object_name("g", key))].pop("status", None)
@@ -53,9 +60,7 @@ async def resume(h: Harness, run: str) -> None:
 def test_a_materialization_recorded_in_the_run_but_not_on_its_asset_is_redone() -> None:
     async def scenario() -> None:
         h = Harness(asset_interval=1.0)
-        with_assets(h, ["a", "b", "c"])
-        await h.add_graph(graph_body(assets=CHAIN))
-        await h.create_run("r1")
+        await chain_run(h)
         await h.succeed("r1", "a", rows="3")
         # The run status says a succeeded; the operator dies before the Asset write.
         assert any(s["key"] == "a" and s["phase"] == "Succeeded" for s in h.status("r1")["steps"])
@@ -73,9 +78,7 @@ def test_a_materialization_recorded_in_the_run_but_not_on_its_asset_is_redone() 
 def test_a_replay_keeps_the_record_that_landed_and_writes_nothing() -> None:
     async def scenario() -> None:
         h = Harness(asset_interval=1.0)
-        with_assets(h, ["a", "b", "c"])
-        await h.add_graph(graph_body(assets=CHAIN))
-        await h.create_run("r1")
+        await chain_run(h)
         await h.succeed("r1", "a")
         await h.advance(1.5)  # the Asset write lands
         landed = asset_status(h, "a")["latest"]
@@ -92,9 +95,7 @@ def test_a_replay_keeps_the_record_that_landed_and_writes_nothing() -> None:
 def test_a_replay_never_displaces_a_newer_run() -> None:
     async def scenario() -> None:
         h = Harness(asset_interval=1.0)
-        with_assets(h, ["a", "b", "c"])
-        await h.add_graph(graph_body(assets=CHAIN))
-        await h.create_run("r1")
+        await chain_run(h)
         await h.succeed("r1", "a")
         newer = {"run": "r2", "time": "2099-01-01T00:00:00.000000Z"}
         h.kube.objects[("assets", NS, naming.asset_object_name("g", "a"))]["status"] = {
