@@ -21,6 +21,8 @@ from kasset.errors import PartitionError, PlanError
 from kasset.graph import AssetGraph
 
 __all__ = [
+    "INFRA_RETRIES",
+    "INFRA_RETRY_DELAY",
     "MAX_STEPS",
     "Cancel",
     "FinishRun",
@@ -41,6 +43,11 @@ __all__ = [
 
 MAX_STEPS = 10_000
 """The most steps one run may have; a bigger backfill is split into several runs."""
+
+INFRA_RETRIES = 3
+"""Default attempts per step lost to the infrastructure that are retried for free."""
+INFRA_RETRY_DELAY = 2.0
+"""Seconds before the first such retry; doubled for each next one (2, 4, 8 s)."""
 
 
 class StepPhase(StrEnum):
@@ -83,6 +90,9 @@ class RunPlan:
     steps: dict[StepKey, PlannedStep]
     downstream: dict[StepKey, tuple[StepKey, ...]]
     max_parallel: int
+    #: Attempts per step the infrastructure may lose (see `StepFailed.infrastructure`)
+    #: that are retried without counting against the step's retry policy.
+    infra_retries: int = INFRA_RETRIES
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -109,6 +119,7 @@ def build_plan(
     partitions: Sequence[str] | None = None,
     max_parallel: int = 16,
     max_steps: int = MAX_STEPS,
+    infra_retries: int = INFRA_RETRIES,
 ) -> RunPlan:
     """Plans the selected assets x partitions. Raises PlanError (a DefinitionError) when a
     partitioned asset has no partitions to run, a key is invalid, or the run is too big."""
@@ -148,7 +159,8 @@ def build_plan(
             steps[step] = PlannedStep(step, tuple(upstream), node.retry_policy, node.timeout)
             for parent in upstream:
                 downstream.setdefault(parent, []).append(step)
-    return RunPlan(steps, {k: tuple(v) for k, v in downstream.items()}, max_parallel)
+    downstream_of = {k: tuple(v) for k, v in downstream.items()}
+    return RunPlan(steps, downstream_of, max_parallel, infra_retries)
 
 
 # Events the executor feeds in.
@@ -162,10 +174,15 @@ class StepSucceeded:
 
 @dataclass(frozen=True)
 class StepFailed:
+    """An attempt failed. `infrastructure`: the step's code did not fail, its pod did: the
+    container could not start, the pod was evicted or deleted, its node went away. Such
+    attempts are retried up to `RunPlan.infra_retries` times, on top of the retry policy."""
+
     step: StepKey
     attempt: int
     message: str
     retryable: bool = True
+    infrastructure: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,6 +231,8 @@ class StepState:
     started_at: float | None = None
     ended_at: float | None = None
     message: str | None = None
+    #: Attempts the infrastructure lost, retried outside the retry policy.
+    infra_retries: int = 0
 
 
 class RunState:
@@ -353,7 +372,7 @@ def advance(
     if isinstance(event, StepSucceeded):
         _succeed(state, event, now)
     elif isinstance(event, StepFailed):
-        _fail(state, event.step, event.attempt, event.message, event.retryable, now)
+        _fail(state, event, now)
     elif isinstance(event, Cancel):
         state.cancel_message = state.cancel_message or event.message
     actions.extend(_expire_deadlines(state, now))
@@ -383,18 +402,24 @@ def _succeed(state: RunState, event: StepSucceeded, now: float) -> None:
         state.set_phase(event.step, StepPhase.SUCCEEDED)
 
 
-def _fail(
-    state: RunState, step: StepKey, attempt: int, message: str, retryable: bool, now: float
-) -> None:
+def _fail(state: RunState, event: StepFailed, now: float) -> None:
+    step, attempt = event.step, event.attempt
     current = _current(state, step, attempt)
     if current is None:
         return
-    current.ended_at, current.message = now, message
-    policy = state.plan.steps[step].retry_policy
-    if retryable and state.cancel_message is None and attempt <= policy.max_retries:
-        current.retry_at = now + policy.delay_before(attempt + 1)
-        state.set_phase(step, StepPhase.PENDING)
-        return
+    current.ended_at, current.message = now, event.message
+    if state.cancel_message is None:
+        if event.infrastructure and current.infra_retries < state.plan.infra_retries:
+            current.infra_retries += 1
+            current.retry_at = now + INFRA_RETRY_DELAY * 2 ** (current.infra_retries - 1)
+            state.set_phase(step, StepPhase.PENDING)
+            return
+        policy = state.plan.steps[step].retry_policy
+        own_attempt = attempt - current.infra_retries  # attempts the policy counts
+        if event.retryable and own_attempt <= policy.max_retries:
+            current.retry_at = now + policy.delay_before(own_attempt + 1)
+            state.set_phase(step, StepPhase.PENDING)
+            return
     state.set_phase(step, StepPhase.FAILED)
     for downstream in state.plan.downstream_closure(step):
         waiting = state.steps[downstream]
@@ -409,7 +434,7 @@ def _expire_deadlines(state: RunState, now: float) -> list[Action]:
         attempt = state.steps[key].attempts
         reason = f"timed out after {state.plan.steps[key].timeout:g}s"
         actions.append(StopStep(key, attempt, reason))
-        _fail(state, key, attempt, reason, True, now)
+        _fail(state, StepFailed(key, attempt, reason), now)
     return actions
 
 

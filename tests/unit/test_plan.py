@@ -19,6 +19,7 @@ from kasset.definitions import StepKey
 from kasset.errors import PlanError
 from kasset.graph import AssetGraph, AssetNode
 from kasset.plan import (
+    INFRA_RETRY_DELAY,
     Action,
     Cancel,
     Event,
@@ -148,6 +149,43 @@ def test_a_failed_step_is_retried_after_its_delay_with_backoff() -> None:
     actions = advance(state, StepFailed(step("a"), 3, "boom again"), 43)
     assert actions == [FinishRun(RunPhase.FAILED, "1 step(s) failed: a: boom again")]
     assert state.steps[step("a")].attempts == 3
+
+
+def test_attempts_lost_to_the_infrastructure_do_not_count_against_the_policy() -> None:
+    state = RunState(build_plan(chain("a", policy=RetryPolicy(max_retries=1, delay=10))))
+    advance(state, None, 0)
+    # The container could not start, twice: retried after 2 s, then 4 s, for free.
+    lost = "the step's container could not start (StartError)"
+    assert advance(state, StepFailed(step("a"), 1, lost, infrastructure=True), 1) == []
+    assert state.next_wakeup() == 1 + INFRA_RETRY_DELAY
+    assert advance(state, Tick(), 3) == [LaunchStep(step("a"), 2)]
+    advance(state, StepFailed(step("a"), 2, lost, infrastructure=True), 4)
+    assert state.next_wakeup() == 4 + 2 * INFRA_RETRY_DELAY
+    advance(state, Tick(), 8)
+    # The code's own failure still has its one retry, after the policy's delay.
+    advance(state, StepFailed(step("a"), 3, "boom"), 9)
+    assert state.steps[step("a")].phase is StepPhase.PENDING
+    assert state.next_wakeup() == 19
+    advance(state, Tick(), 19)
+    actions = advance(state, StepFailed(step("a"), 4, "boom again"), 20)
+    assert actions == [FinishRun(RunPhase.FAILED, "1 step(s) failed: a: boom again")]
+    assert (state.steps[step("a")].attempts, state.steps[step("a")].infra_retries) == (4, 2)
+
+
+def test_infrastructure_retries_are_bounded_then_the_policy_decides() -> None:
+    plan = build_plan(chain("a"), infra_retries=1)
+    state = RunState(plan)
+    advance(state, None, 0)
+    advance(state, StepFailed(step("a"), 1, "evicted", infrastructure=True), 1)
+    advance(state, Tick(), 10)
+    # The budget is spent and the policy allows no retry: the run fails.
+    actions = advance(state, StepFailed(step("a"), 2, "evicted again", infrastructure=True), 11)
+    assert actions == [FinishRun(RunPhase.FAILED, "1 step(s) failed: a: evicted again")]
+    # None at all: the first loss is final.
+    state = RunState(build_plan(chain("a"), infra_retries=0))
+    advance(state, None, 0)
+    advance(state, StepFailed(step("a"), 1, "node gone", infrastructure=True), 1)
+    assert state.phase is RunPhase.FAILED
 
 
 def test_a_non_retryable_failure_is_final_and_skips_the_downstream() -> None:
@@ -325,7 +363,9 @@ def test_random_runs_keep_every_invariant(scenario: Scenario, cancel_rate: float
             done = rng.choice(sorted(sim.running))
             attempt = sim.running.pop(done)
             if rng.random() < 0.35:
-                sim.feed(StepFailed(done, attempt, "boom", retryable=rng.random() < 0.8))
+                lost = rng.random() < 0.25  # the node, not the code
+                failed = StepFailed(done, attempt, "boom", rng.random() < 0.8, lost)
+                sim.feed(failed)
             else:
                 sim.feed(StepSucceeded(done, attempt))
         else:
@@ -344,7 +384,8 @@ def test_random_runs_keep_every_invariant(scenario: Scenario, cancel_rate: float
     )
     for key_, current in state.steps.items():
         policy = plan.steps[key_].retry_policy
-        assert current.attempts <= policy.max_retries + 1
+        assert current.infra_retries <= plan.infra_retries
+        assert current.attempts <= policy.max_retries + 1 + current.infra_retries
     if canceled:
         assert state.phase is RunPhase.CANCELED
         return

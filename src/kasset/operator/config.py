@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kasset.operator.storage import StorageDefaults
+from kasset.plan import INFRA_RETRIES
 
 __all__ = ["ControllerConfig"]
 
@@ -19,6 +20,8 @@ class ControllerConfig:
     max_running: int | None = None
     #: A step pod that has not started this long after creation fails its attempt.
     pending_timeout: float = 300.0
+    #: Attempts per step the infrastructure may lose that are retried for free.
+    infra_retries: int = INFRA_RETRIES
     #: Least seconds between two status writes of one run (grows with the status size).
     status_interval: float = 0.25
     #: Least seconds between two status writes of one Asset.

@@ -24,7 +24,7 @@ from kasset.definitions.policies import RetryPolicy
 from kasset.definitions.schedule import ScheduleDefinition
 from kasset.errors import DefinitionError, PlanError
 from kasset.graph import AssetGraph, AssetNode, CheckNode
-from kasset.plan import RunPlan, build_plan
+from kasset.plan import INFRA_RETRIES, RunPlan, build_plan
 from kasset.resources.assetgraph import AssetGraphSpec, GraphAsset
 from kasset.resources.materialization import MaterializationSpec
 
@@ -161,12 +161,19 @@ def run_partitions(
     return None  # static partitions with no keys chosen: build_plan says what is missing
 
 
-def plan_run(snapshot: GraphSnapshot, spec: MaterializationSpec, now: datetime) -> RunPlan:
+def plan_run(
+    snapshot: GraphSnapshot,
+    spec: MaterializationSpec,
+    now: datetime,
+    infra_retries: int = INFRA_RETRIES,
+) -> RunPlan:
     """Plans a Materialization. Raises DefinitionError (selection, partitions, size)."""
     selection = spec.selection
     partitions = run_partitions(snapshot.graph, selection, spec, now)
     max_parallel = spec.max_parallel or snapshot.spec.max_parallel
-    return build_plan(snapshot.graph, selection, partitions, max_parallel)
+    return build_plan(
+        snapshot.graph, selection, partitions, max_parallel, infra_retries=infra_retries
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -74,7 +74,8 @@ class Intake:
             self.succeed(record, step, attempt)
         else:
             message = view.message or "the step failed"
-            self.c.step_event(record, StepFailed(step, attempt, message, view.retryable))
+            failed = StepFailed(step, attempt, message, view.retryable, view.infrastructure)
+            self.c.step_event(record, failed)
 
     async def submit_events(self, namespace: str, run: str, events: Sequence[Any]) -> None:
         reported = []
@@ -142,7 +143,8 @@ class Intake:
             self.succeed(record, step, event.attempt)
         elif kind == EventType.STEP_FAILED:
             message = event.error or "the step failed"
-            self.c.step_event(record, StepFailed(step, event.attempt, message, event.retryable))
+            failed = StepFailed(step, event.attempt, message, event.retryable, event.interrupted)
+            self.c.step_event(record, failed)
 
     def succeed(self, record: RunRecord, step: StepKey, attempt: int) -> None:
         """A success, unless a blocking check failed: then a failure that is not retried."""

@@ -101,7 +101,10 @@ class Launcher:
                 if self._current(record, step, attempt):
                     message = f"cannot create the step's pod: {error.message}"
                     retryable = error.status not in _NOT_RETRYABLE
-                    self.c.step_event(record, StepFailed(step, attempt, message, retryable))
+                    # No answer, throttled or a server error: the API server's trouble.
+                    lost = error.status in (0, 429) or error.status >= 500
+                    failed = StepFailed(step, attempt, message, retryable, lost)
+                    self.c.step_event(record, failed)
                 return
         now = self.c.clock()
         if not self._current(record, step, attempt):
@@ -209,8 +212,12 @@ class Launcher:
             # A retry without delay is relaunched by the same `advance`: already running.
             outcome, reason = "retried", Reason.STEP_RETRYING
             delay = (current.retry_at or now) - now
+            why = ""
+            if isinstance(event, StepFailed) and event.infrastructure:
+                used, budget = current.infra_retries, record.state.plan.infra_retries
+                why = f" (not the code's fault: {used} of {budget} free retries used)"
             message = (
-                f"step {step} attempt {event.attempt} failed, retrying in {delay:g}s: "
+                f"step {step} attempt {event.attempt} failed, retrying in {delay:g}s{why}: "
                 f"{current.message}"
             )
         else:

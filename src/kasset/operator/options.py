@@ -7,6 +7,8 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from kasset.plan import INFRA_RETRIES
+
 __all__ = ["OperatorOptions", "default_event_url", "parse_options"]
 
 
@@ -16,6 +18,7 @@ class OperatorOptions:
     event_url: str | None
     max_running: int | None
     pending_timeout: float
+    infra_retries: int
     schedule_missed_window: float
     host: str
     port: int
@@ -47,6 +50,16 @@ def default_event_url(env: Mapping[str, str], port: int) -> str | None:
     if service and namespace:
         return f"http://{service}.{namespace}.svc:{port}/api/v1/events"
     return None
+
+
+def _infra_retries(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"must be 0..10, got {value}")
+    return value
 
 
 def parse_options(argv: Sequence[str], env: Mapping[str, str] | None = None) -> OperatorOptions:
@@ -81,6 +94,14 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str] | None = None) -> 
         type=float,
         default=300.0,
         help="seconds a step pod may stay pending before its attempt fails",
+    )
+    parser.add_argument(
+        "--infra-retries",
+        type=_infra_retries,
+        default=INFRA_RETRIES,
+        help="attempts per step lost to the infrastructure (container could not start, pod "
+        "evicted or deleted, node gone) that are retried without counting against the "
+        f"step's retry policy, 0..10 (default {INFRA_RETRIES})",
     )
     parser.add_argument(
         "--schedule-missed-window",
@@ -145,6 +166,7 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str] | None = None) -> 
         event_url=args.event_url or default_event_url(env, args.port),
         max_running=args.max_running or None,
         pending_timeout=args.pending_timeout,
+        infra_retries=args.infra_retries,
         schedule_missed_window=args.schedule_missed_window,
         host=args.host,
         port=args.port,

@@ -28,6 +28,23 @@ __all__ = [
 
 #: Waiting reasons that never heal by waiting: fail the attempt at once.
 FATAL_WAITING_REASONS = frozenset({"InvalidImageName"})
+#: Pod reasons (status.reason) of pods the node gave up on, whatever the code would do.
+_NODE_REASONS = frozenset(
+    {
+        "Evicted",
+        "NodeLost",
+        "NodeAffinity",
+        "NodeShutdown",
+        "Shutdown",
+        "Terminated",
+        "UnexpectedAdmissionError",
+        "OutOfcpu",
+        "OutOfmemory",
+        "OutOfpods",
+    }
+)
+#: Container reasons of a container that never ran the step's code.
+_NOT_STARTED_REASONS = frozenset({"StartError", "ContainerCannotRun"})
 _WAITING_REASONS = frozenset(
     {
         "ErrImagePull",
@@ -54,13 +71,15 @@ class PodIdentity:
 class PodView:
     """How the attempt stands according to its pod.
 
-    `state` is one of: pending, running, succeeded, failed, gone.
+    `state` is one of: pending, running, succeeded, failed, gone. `infrastructure`: the
+    attempt failed for a reason outside the step's code (see `StepFailed.infrastructure`).
     """
 
     state: str
     message: str | None = None
     retryable: bool = True
     fatal: bool = False
+    infrastructure: bool = False
     events: list[ReportedEvent] = field(default_factory=list)
     created_at: str | None = None
 
@@ -97,9 +116,20 @@ def read_pod(body: Mapping[str, Any], deleted: bool = False) -> PodView:
         failure = next((e for e in events if e.type == EventType.STEP_FAILED), None)
         if failure is not None:
             message = failure.error or "the step failed"
-            return PodView("failed", message, failure.retryable, events=events, created_at=created)
+            return PodView(
+                "failed",
+                message,
+                failure.retryable,
+                infrastructure=failure.interrupted and status.get("reason") != "DeadlineExceeded",
+                events=events,
+                created_at=created,
+            )
         return PodView(
-            "failed", _failure_message(status, terminated), events=events, created_at=created
+            "failed",
+            _failure_message(status, terminated),
+            infrastructure=_lost_to_infrastructure(status, terminated),
+            events=events,
+            created_at=created,
         )
     if deleted or metadata.get("deletionTimestamp"):
         if terminated is not None:  # deleted right after the container ended
@@ -107,10 +137,17 @@ def read_pod(body: Mapping[str, Any], deleted: bool = False) -> PodView:
             if exit_code == 0:
                 return PodView("succeeded", events=events, created_at=created)
             return PodView(
-                "failed", _failure_message(status, terminated), events=events, created_at=created
+                "failed",
+                _failure_message(status, terminated),
+                infrastructure=_lost_to_infrastructure(status, terminated),
+                events=events,
+                created_at=created,
             )
         return PodView(
-            "gone", "the step's pod was deleted while the step was running", created_at=created
+            "gone",
+            "the step's pod was deleted while the step was running",
+            infrastructure=True,
+            created_at=created,
         )
     if phase == "Running":
         return PodView("running", created_at=created)
@@ -131,6 +168,20 @@ def _terminated(status: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return terminated if isinstance(terminated, Mapping) else None
 
 
+def _lost_to_infrastructure(
+    status: Mapping[str, Any], terminated: Mapping[str, Any] | None
+) -> bool:
+    """Whether the pod failed for a reason of its node, not of the step's code: the kubelet
+    rejected or evicted it, the node went away, Kubernetes marked it disrupted (pod
+    condition DisruptionTarget), or its container never started."""
+    if status.get("reason") in _NODE_REASONS:
+        return True
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "DisruptionTarget" and condition.get("status") == "True":
+            return True
+    return terminated is not None and terminated.get("reason") in _NOT_STARTED_REASONS
+
+
 def _failure_message(status: Mapping[str, Any], terminated: Mapping[str, Any] | None) -> str:
     reason = status.get("reason")
     detail = status.get("message")
@@ -146,6 +197,10 @@ def _failure_message(status: Mapping[str, Any], terminated: Mapping[str, Any] | 
         if signal:
             return f"the step's container was killed by signal {signal}"
         why = terminated.get("reason")
+        if why in _NOT_STARTED_REASONS:
+            detail = str(terminated.get("message") or "").strip()
+            text = f"the step's container could not start ({why})"
+            return f"{text}: {detail[:300]}" if detail else text
         text = f"the step's container exited with code {code}"
         if isinstance(code, int) and 128 < code <= 128 + 64:  # 128 + n: killed by signal n
             with contextlib.suppress(ValueError):

@@ -61,6 +61,8 @@ class ReportedEvent:
     check: CheckOutcome | None = None
     error: str | None = None
     retryable: bool = True
+    #: The runtime was stopped from outside (SIGTERM) before the step finished.
+    interrupted: bool = False
     duration_seconds: float | None = None
 
 
@@ -96,6 +98,7 @@ def to_reported(event: object) -> ReportedEvent:
             else None,
             error=_error_text(error),
             retryable=bool(error.get("retryable", True)) if isinstance(error, Mapping) else True,
+            interrupted=isinstance(error, Mapping) and error.get("interrupted") is True,
             duration_seconds=_float_or_none(_get(payload, "durationSeconds", "duration_seconds")),
         )
     except (KeyError, TypeError) as problem:

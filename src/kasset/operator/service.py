@@ -60,6 +60,7 @@ class OperatorService:
                 secret=secret,
                 max_running=options.max_running,
                 pending_timeout=options.pending_timeout,
+                infra_retries=options.infra_retries,
                 status_interval=options.status_interval,
                 asset_interval=options.asset_interval,
                 step_events=options.step_events,

@@ -54,7 +54,8 @@ class Starter:
                 MaterializationSpec, dict(body.get("spec") or {}), "spec"
             )
             graph = await self.c.graph_for(namespace, spec.graph)
-            plan = plan_run(graph, spec, datetime.fromtimestamp(self.c.clock(), UTC))
+            now = datetime.fromtimestamp(self.c.clock(), UTC)
+            plan = plan_run(graph, spec, now, self.c.config.infra_retries)
         except DefinitionError as error:
             await self.c.writer.write_invalid(key, metadata, str(error))
             return

@@ -168,6 +168,8 @@ def _step_entry(record: RunRecord, key: StepKey, slim: bool) -> dict[str, Any]:
         "phase": wire_phase(current).value,
         "attempts": current.attempts,
     }
+    if current.infra_retries:
+        entry["infraRetries"] = current.infra_retries
     start = info.first_started_at if info is not None else None
     if start is not None or current.started_at is not None:
         entry["startTime"] = iso(start if start is not None else current.started_at)
@@ -218,6 +220,7 @@ def restore_steps(
             continue
         current = _put(steps, plan, key, entry.phase) or StepState()
         current.attempts = entry.attempts
+        current.infra_retries = entry.infra_retries
         current.started_at = parse_time(entry.start_time)
         current.ended_at = parse_time(entry.end_time)
         current.retry_at = parse_time(entry.next_attempt_time)

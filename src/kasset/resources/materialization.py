@@ -164,7 +164,15 @@ class StepStatus(KassetModel):
 
     key: StepKeyStr = Field(description="Step key, e.g. raw/orders[2024-01-01].")
     phase: StepPhase = Field(description="Phase of the step.")
-    attempts: int = Field(0, description="Attempts started so far.", ge=0, le=101)
+    attempts: int = Field(0, description="Attempts started so far.", ge=0, le=111)
+    infra_retries: int = Field(
+        0,
+        description="Attempts lost to the infrastructure (the container could not start, the "
+        "pod was evicted or deleted, its node went away), retried without counting against "
+        "the retry policy.",
+        ge=0,
+        le=10,
+    )
     start_time: AwareDatetime | None = Field(None, description="When the first attempt started.")
     end_time: AwareDatetime | None = Field(None, description="When the step finished.")
     next_attempt_time: AwareDatetime | None = Field(

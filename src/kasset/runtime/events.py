@@ -91,6 +91,9 @@ class ErrorPayload(_Model):
     message: Annotated[str, _Str(max_length=MAX_ERROR_MESSAGE)] = ""
     traceback: Annotated[str, _Str(max_length=MAX_TRACEBACK_BYTES)] | None = None
     retryable: bool = True
+    #: Stopped from outside (SIGTERM: the pod was deleted, evicted, its node drained)
+    #: before it finished: not a failure of the code.
+    interrupted: bool = False
 
 
 class EventPayload(_Model):

@@ -173,7 +173,8 @@ def _handle_sigterm(sink: _OutcomeTracking, builder: EventBuilder) -> Any:
     def terminated(signum: int, frame: FrameType | None) -> None:
         if not sink.outcome_reported:
             message = "the step was terminated (SIGTERM) before it finished"
-            sink.emit(builder.failed(error_payload("Terminated", message, retryable=True)))
+            error = error_payload("Terminated", message, retryable=True, interrupted=True)
+            sink.emit(builder.failed(error))
         sink.close(TERMINATED_CLOSE_TIMEOUT)
         for stream in (sys.stdout, sys.stderr):
             stream.flush()

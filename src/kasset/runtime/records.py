@@ -119,6 +119,7 @@ class ErrorRecord:
     message: str = ""
     traceback: str | None = None
     retryable: bool = True
+    interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,6 +127,7 @@ class ErrorRecord:
             "message": self.message,
             "traceback": self.traceback,
             "retryable": self.retryable,
+            "interrupted": self.interrupted,
         }
 
 
@@ -279,7 +281,12 @@ def is_bool(value: Any) -> bool:
 
 
 def error_payload(
-    type_name: str, message: str, traceback_text: str | None = None, *, retryable: bool = True
+    type_name: str,
+    message: str,
+    traceback_text: str | None = None,
+    *,
+    retryable: bool = True,
+    interrupted: bool = False,
 ) -> ErrorRecord:
     """An error cut to the schema's limits."""
     return ErrorRecord(
@@ -287,6 +294,7 @@ def error_payload(
         message=truncate_text(message, MAX_ERROR_MESSAGE),
         traceback=truncate_traceback(traceback_text) if traceback_text else None,
         retryable=retryable,
+        interrupted=interrupted,
     )
 
 

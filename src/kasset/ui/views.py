@@ -268,6 +268,7 @@ class TimelineRow:
     partition: str | None
     phase: str
     attempts: int
+    infra_retries: int
     start: datetime | None
     end: datetime | None
     offset: float  # fraction of the span where the bar starts
@@ -325,6 +326,7 @@ def timeline(run: MaterializationResource, now: datetime) -> Timeline:
                 partition=key.partition,
                 phase=step.phase.value,
                 attempts=step.attempts,
+                infra_retries=step.infra_retries,
                 start=step.start_time,
                 end=step.end_time,
                 offset=offset,

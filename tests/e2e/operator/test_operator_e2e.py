@@ -321,7 +321,7 @@ def test_cancel_stops_a_slow_run_quickly(e2e: E2E, record_property: RecordProper
 
 
 @pytest.mark.timeout(240, func_only=True)
-def test_a_pod_deleted_mid_run_is_a_failed_attempt_then_retried(e2e: E2E) -> None:
+def test_a_pod_deleted_mid_run_is_retried_as_lost_to_the_infrastructure(e2e: E2E) -> None:
     e2e.start_operator()
     e2e.apply_graph("e2e_projects.slow", name="slow")
     e2e.submit("deleted-1", "slow", selection="deletable")
@@ -341,7 +341,9 @@ def test_a_pod_deleted_mid_run_is_a_failed_attempt_then_retried(e2e: E2E) -> Non
     e2e.kube.kubectl("delete", "pod", first, "-n", e2e.namespace, "--wait=false")
     status = e2e.wait_run("deleted-1", timeout=120)
     step = _steps(status)["deletable"]
-    assert step["attempts"] == 2, step
+    # The asset has no retry policy: the deleted pod's attempt is retried as lost to the
+    # infrastructure, not counted against it.
+    assert (step["attempts"], step.get("infraRetries")) == (2, 1), step
     assert e2e.storage.read("deletable") == 2
     second = naming.step_pod_name("deleted-1", "deletable", 2)
     assert second in e2e.pod_names()
@@ -353,9 +355,8 @@ def test_a_pod_deleted_mid_run_is_a_failed_attempt_then_retried(e2e: E2E) -> Non
     wait_until(lambda: e2e.asset_status("slow", "deletable").get("latest"), 30, "latest")
     asset = e2e.asset_status("slow", "deletable")
     assert asset.get("health") == "Fresh" and "lastFailure" not in asset, asset
-    assert any("deleted" in m or "signal" in m or "terminated" in m.lower() for m in messages), (
-        messages
-    )
+    assert any("deleted" in m or "terminated" in m.lower() for m in messages), messages
+    assert all("not the code's fault: 1 of 3 free retries used" in m for m in messages), messages
 
 
 # 7 ---------------------------------------------------------------------------------------

@@ -106,6 +106,8 @@ def test_deployment(render: Render) -> None:
         "100",
         "--pending-timeout",
         "600",
+        "--infra-retries",
+        "3",
         "--lease-name",
         "kasset-operator",
     ]
@@ -181,6 +183,8 @@ def test_namespaced_args(render: Render) -> None:
         "100",
         "--pending-timeout",
         "600",
+        "--infra-retries",
+        "3",
         "--lease-name",
         "kasset-operator",
     ]
@@ -195,6 +199,7 @@ def test_operator_values_reach_args_and_image(render: Render) -> None:
             "operator": {
                 "maxRunning": 7,
                 "pendingTimeoutSeconds": 30,
+                "infraRetries": 0,
                 "extraArgs": ["--verbose"],
                 "extraEnv": [{"name": "X", "value": "1"}],
             },
@@ -204,11 +209,13 @@ def test_operator_values_reach_args_and_image(render: Render) -> None:
     c = _container(docs)
     assert c["image"] == "reg.example/kasset:1.2.3"
     assert c["imagePullPolicy"] == "Always"
-    assert c["args"][-7:] == [
+    assert c["args"][-9:] == [
         "--max-running",
         "7",
         "--pending-timeout",
         "30",
+        "--infra-retries",
+        "0",
         "--lease-name",
         "kasset-operator",
         "--verbose",

@@ -20,6 +20,7 @@ def restart(h: Harness) -> None:
         "secret": b"s3cret",
         "status_interval": 0.0,
         "asset_interval": 0.0,
+        "infra_retries": h.controller.config.infra_retries,
     }
     h.controller = Controller(h.kube, ControllerConfig(**settings), clock=lambda: h.now)
 
@@ -113,6 +114,22 @@ def test_a_running_step_whose_pod_vanished_is_launched_again_under_the_same_name
         h.kube.pods.clear()
         await resume(h, "r1")
         assert h.pod_names() == [naming.step_pod_name("r1", "a", 1)]
+
+    run_async(scenario)
+
+
+def test_infrastructure_retries_spent_before_a_restart_stay_spent() -> None:
+    async def scenario() -> None:
+        h = Harness(infra_retries=1)
+        await h.add_graph(graph_body(assets=[asset("a")]))
+        await h.create_run("r1")
+        await h.pod_update("r1", "a", phase="Failed", reason="Evicted", message="low memory")
+        restart(h)
+        await resume(h, "r1")
+        await h.advance(2)
+        assert naming.step_pod_name("r1", "a", 2) in h.pod_names()
+        await h.pod_update("r1", "a", 2, phase="Failed", reason="Evicted", message="again")
+        assert h.phase("r1") == "Failed"
 
     run_async(scenario)
 

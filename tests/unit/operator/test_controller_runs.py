@@ -118,16 +118,56 @@ def test_deleting_the_materialization_deletes_its_running_pods() -> None:
     run_async(scenario)
 
 
-def test_a_pod_deleted_mid_run_fails_the_attempt_with_the_reason() -> None:
+def test_pods_lost_to_the_node_are_retried_for_free_then_fail_with_the_reason() -> None:
     async def scenario() -> None:
-        h = Harness()
+        h = Harness(infra_retries=2)
         await h.add_graph(graph_body(assets=[asset("a")]))
         await h.create_run("r1")
         await h.pod_update("r1", "a", phase="Running")
         await h.pod_update("r1", "a", phase="Running", event_type="DELETED")
+        step = h.status("r1")["steps"][0]
+        assert (step["phase"], step["infraRetries"]) == ("WaitingRetry", 1)
+        assert "deleted while the step was running" in step["message"]
+        assert "StepRetrying" in h.kube.reasons()
+        await h.advance(2)
+        await h.pod_terminated("r1", "a", 2, phase="Failed", exit_code=128, reason="StartError")
+        assert h.status("r1")["steps"][0]["infraRetries"] == 2
+        await h.advance(4)
+        # The budget is spent: the third loss fails the step (its policy allows no retry).
+        await h.pod_update("r1", "a", 3, phase="Running", event_type="DELETED")
         status = h.status("r1")
         assert status["phase"] == "Failed"
         assert "deleted while the step was running" in status["message"]
+        assert status["steps"][0]["attempts"] == 3
+
+    run_async(scenario)
+
+
+def test_a_step_terminated_from_outside_is_retried_for_free() -> None:
+    async def scenario() -> None:
+        h = Harness()
+        await h.add_graph(graph_body(assets=[asset("a")]))
+        await h.create_run("r1")
+        message = "the step was terminated (SIGTERM) before it finished"
+        error = {"type": "Terminated", "message": message, "interrupted": True}
+        await h.report("r1", h.event("r1", "a", "STEP_FAILED", 1, error=error))
+        step = h.status("r1")["steps"][0]
+        assert (step["phase"], step["infraRetries"]) == ("WaitingRetry", 1)
+        await h.advance(2)
+        await h.succeed("r1", "a", 2)
+        assert h.phase("r1") == "Succeeded"
+
+    run_async(scenario)
+
+
+def test_a_failure_of_the_code_is_not_retried_as_an_infrastructure_failure() -> None:
+    async def scenario() -> None:
+        h = Harness()
+        await h.add_graph(graph_body(assets=[asset("a")]))
+        await h.create_run("r1")
+        await h.pod_terminated("r1", "a", phase="Failed", exit_code=137, reason="OOMKilled")
+        assert h.phase("r1") == "Failed"
+        assert "out of memory" in h.status("r1")["message"]
 
     run_async(scenario)
 

@@ -76,6 +76,41 @@ def test_failures_say_what_happened() -> None:
     assert gone.state == "gone" and "deleted" in (gone.message or "")
 
 
+def test_failures_of_the_node_are_told_from_failures_of_the_code() -> None:
+    def lost(body: dict[str, Any], deleted: bool = False) -> bool:
+        return read_pod(body, deleted).infrastructure
+
+    start_error = pod(
+        "Failed",
+        containerStatuses=container(
+            terminated={
+                "exitCode": 128,
+                "reason": "StartError",
+                "message": "failed to create containerd task: context canceled",
+            }
+        ),
+    )
+    assert read_pod(start_error).message == (
+        "the step's container could not start (StartError): "
+        "failed to create containerd task: context canceled"
+    )
+    assert lost(start_error)
+    assert lost(pod("Failed", reason="Evicted", message="The node was low on memory."))
+    assert lost(pod("Failed", reason="UnexpectedAdmissionError"))
+    disrupted = [{"type": "DisruptionTarget", "status": "True", "reason": "DeletionByPodGC"}]
+    assert lost(pod("Failed", conditions=disrupted))
+    assert lost(pod("Running"), deleted=True)
+    # The code's own outcomes are not the node's fault.
+    for terminated in (
+        {"exitCode": 3, "reason": "Error"},
+        {"exitCode": 137, "reason": "OOMKilled"},
+    ):
+        assert not lost(pod("Failed", containerStatuses=container(terminated=terminated)))
+    assert not lost(pod("Failed"))
+    deleted_after_exit = pod("Running", containerStatuses=container(terminated={"exitCode": 1}))
+    assert not lost(deleted_after_exit, deleted=True)
+
+
 def test_the_termination_message_carries_the_outcome() -> None:
     events = [
         {

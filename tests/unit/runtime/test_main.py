@@ -196,6 +196,7 @@ def test_sigterm_reports_the_step_terminated_and_flushes(project: Path) -> None:
     failed = events(project)[-1]
     assert failed["type"] == "STEP_FAILED"
     assert failed["payload"]["error"]["type"] == "Terminated"
+    assert failed["payload"]["error"]["interrupted"] is True  # the operator retries it for free
     assert termination(project)["events"][-1]["id"] == failed["id"]
 
 

@@ -88,6 +88,7 @@ def test_the_run_page_has_a_timeline_logs_and_actions() -> None:
     assert 'data-step="raw/orders[2024-01-05]"' in text
     assert "ValueError: bad row" in text
     assert 'data-log="raw/orders[2024-01-05]"' in text
+    assert "2 <span" in text and "(1 infra)</span>" in text  # attempts lost to the node
     assert 'action="/runs/shop/run-failed/rerun"' in text
     assert "cancel-form" not in text
     live = client().get(f"/runs/{NS}/run-live").text

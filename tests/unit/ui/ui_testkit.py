@@ -166,6 +166,7 @@ def demo_backend() -> MemoryBackend:
                         "key": "raw/orders[2024-01-05]",
                         "phase": "Failed",
                         "attempts": 2,
+                        "infraRetries": 1,
                         "startTime": _iso(9),
                         "endTime": _iso(6),
                         "message": "ValueError: bad row",
