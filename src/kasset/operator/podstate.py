@@ -45,6 +45,13 @@ _NODE_REASONS = frozenset(
 )
 #: Container reasons of a container that never ran the step's code.
 _NOT_STARTED_REASONS = frozenset({"StartError", "ContainerCannotRun"})
+#: ... and the runtime's words for an image that can never start it (no retry helps).
+_BAD_IMAGE_WORDS = (
+    "executable file not found",
+    "no such file or directory",
+    "exec format error",
+    "permission denied",
+)
 _WAITING_REASONS = frozenset(
     {
         "ErrImagePull",
@@ -179,7 +186,14 @@ def _lost_to_infrastructure(
     for condition in status.get("conditions") or []:
         if condition.get("type") == "DisruptionTarget" and condition.get("status") == "True":
             return True
-    return terminated is not None and terminated.get("reason") in _NOT_STARTED_REASONS
+    if terminated is None or terminated.get("reason") not in _NOT_STARTED_REASONS:
+        return False
+    return not _bad_image(terminated)
+
+
+def _bad_image(terminated: Mapping[str, Any]) -> bool:
+    detail = str(terminated.get("message") or "").lower()
+    return any(words in detail for words in _BAD_IMAGE_WORDS)
 
 
 def _failure_message(status: Mapping[str, Any], terminated: Mapping[str, Any] | None) -> str:
@@ -200,7 +214,11 @@ def _failure_message(status: Mapping[str, Any], terminated: Mapping[str, Any] | 
         if why in _NOT_STARTED_REASONS:
             detail = str(terminated.get("message") or "").strip()
             text = f"the step's container could not start ({why})"
-            return f"{text}: {detail[:300]}" if detail else text
+            if detail:
+                text = f"{text}: {detail[-300:]}"
+            if _bad_image(terminated):
+                text += "; the step's image must have kasset installed (pip install kasset)"
+            return text
         text = f"the step's container exited with code {code}"
         if isinstance(code, int) and 128 < code <= 128 + 64:  # 128 + n: killed by signal n
             with contextlib.suppress(ValueError):

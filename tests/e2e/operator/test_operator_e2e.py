@@ -25,9 +25,11 @@ import pytest
 from e2e_world import E2E
 
 from kasset import naming
-from kube import wait_until
+from kube import base_image, wait_until
 from operator_harness import (
     HOST_FROM_PODS,
+    apply_server_side,
+    compile_graph,
     histogram_quantile,
     metric_samples,
     restricted_violations,
@@ -341,8 +343,8 @@ def test_a_pod_deleted_mid_run_is_retried_as_lost_to_the_infrastructure(e2e: E2E
     e2e.kube.kubectl("delete", "pod", first, "-n", e2e.namespace, "--wait=false")
     status = e2e.wait_run("deleted-1", timeout=120)
     step = _steps(status)["deletable"]
-    # The asset has no retry policy: the deleted pod's attempt is retried as lost to the
-    # infrastructure, not counted against it.
+    # The deleted pod's attempt is retried as lost to the infrastructure: the asset's
+    # retry policy (one retry) is left unspent.
     assert (step["attempts"], step.get("infraRetries")) == (2, 1), step
     assert e2e.storage.read("deletable") == 2
     second = naming.step_pod_name("deleted-1", "deletable", 2)
@@ -357,6 +359,25 @@ def test_a_pod_deleted_mid_run_is_retried_as_lost_to_the_infrastructure(e2e: E2E
     assert asset.get("health") == "Fresh" and "lastFailure" not in asset, asset
     assert any("deleted" in m or "terminated" in m.lower() for m in messages), messages
     assert all("not the code's fault: 1 of 3 free retries used" in m for m in messages), messages
+
+
+@pytest.mark.timeout(120, func_only=True)
+def test_an_image_without_kasset_fails_at_once_with_the_reason(e2e: E2E) -> None:
+    """A real kubelet's StartError for an image that cannot run the step is the user's to
+    fix: not retried as lost to the infrastructure."""
+    e2e.start_operator()
+    manifest = compile_graph(
+        "e2e_projects.slow", "defs", image=base_image(), name="bare", namespace=e2e.namespace
+    )
+    apply_server_side(e2e.kube, manifest)
+    e2e.wait_graph_ready("bare")
+    e2e.submit("bare-1", "bare", selection="sleeper")
+    status = e2e.wait_run("bare-1", phases=("Failed",), timeout=90)
+    step = _steps(status)["sleeper"]
+    print(f"\n[image without kasset] {step['message']}")
+    assert (step["attempts"], step.get("infraRetries", 0)) == (1, 0), step
+    assert "could not start (StartError)" in step["message"], step
+    assert "must have kasset installed" in step["message"], step
 
 
 # 7 ---------------------------------------------------------------------------------------

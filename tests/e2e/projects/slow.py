@@ -2,7 +2,7 @@
 
 import time
 
-from kasset import AssetExecutionContext, Definitions, asset
+from kasset import AssetExecutionContext, Definitions, RetryPolicy, asset
 
 
 @asset
@@ -16,10 +16,10 @@ def after_sleeper(sleeper: str) -> str:
     return sleeper.upper()
 
 
-@asset
+@asset(retry_policy=RetryPolicy(max_retries=1, delay=0))
 def deletable(context: AssetExecutionContext) -> int:
-    """Attempt 1 sleeps (its pod is deleted by the test); attempt 2 returns at once. No
-    retry policy: the retry is the infrastructure's, free."""
+    """Attempt 1 sleeps (its pod is deleted by the test); attempt 2 returns at once. The
+    retry is the infrastructure's: it leaves the policy's one retry unspent."""
     if context.attempt == 1:
         time.sleep(60)
     return context.attempt

@@ -107,6 +107,19 @@ def test_failures_of_the_node_are_told_from_failures_of_the_code() -> None:
     ):
         assert not lost(pod("Failed", containerStatuses=container(terminated=terminated)))
     assert not lost(pod("Failed"))
+    # An image that cannot run the step fails at once, saying so.
+    no_kasset = pod(
+        "Failed",
+        containerStatuses=container(
+            terminated={
+                "exitCode": 128,
+                "reason": "StartError",
+                "message": 'runc create failed: exec: "kasset": executable file not found',
+            }
+        ),
+    )
+    assert not lost(no_kasset)
+    assert "must have kasset installed" in (read_pod(no_kasset).message or "")
     deleted_after_exit = pod("Running", containerStatuses=container(terminated={"exitCode": 1}))
     assert not lost(deleted_after_exit, deleted=True)
 
