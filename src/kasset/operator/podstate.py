@@ -152,7 +152,7 @@ def read_pod(body: Mapping[str, Any], deleted: bool = False) -> PodView:
             )
         return PodView(
             "gone",
-            "the step's pod was deleted while the step was running",
+            f"the step's pod was {_disruption(status) or 'deleted'} while the step was running",
             infrastructure=True,
             created_at=created,
         )
@@ -175,6 +175,16 @@ def _terminated(status: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return terminated if isinstance(terminated, Mapping) else None
 
 
+def _disruption(status: Mapping[str, Any]) -> str | None:
+    """Why Kubernetes took the pod away (an eviction, preemption, a taint), if it said so."""
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "DisruptionTarget" and condition.get("status") == "True":
+            why = condition.get("reason") or "DisruptionTarget"
+            detail = condition.get("message")
+            return f"disrupted ({why}: {detail})" if detail else f"disrupted ({why})"
+    return None
+
+
 def _lost_to_infrastructure(
     status: Mapping[str, Any], terminated: Mapping[str, Any] | None
 ) -> bool:
@@ -183,9 +193,8 @@ def _lost_to_infrastructure(
     condition DisruptionTarget), or its container never started."""
     if status.get("reason") in _NODE_REASONS:
         return True
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == "DisruptionTarget" and condition.get("status") == "True":
-            return True
+    if _disruption(status) is not None:
+        return True
     if terminated is None or terminated.get("reason") not in _NOT_STARTED_REASONS:
         return False
     return not _bad_image(terminated)

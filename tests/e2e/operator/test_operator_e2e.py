@@ -322,8 +322,20 @@ def test_cancel_stops_a_slow_run_quickly(e2e: E2E, record_property: RecordProper
 # 6 ---------------------------------------------------------------------------------------
 
 
+def _evict(e2e: E2E, pod: str) -> None:
+    """What `kubectl drain` does to each pod: the Eviction API (policy/v1)."""
+    eviction = {
+        "apiVersion": "policy/v1",
+        "kind": "Eviction",
+        "metadata": {"name": pod, "namespace": e2e.namespace},
+    }
+    path = f"/api/v1/namespaces/{e2e.namespace}/pods/{pod}/eviction"
+    e2e.kube.kubectl("create", "--raw", path, "-f", "-", input=json.dumps(eviction))
+
+
 @pytest.mark.timeout(240, func_only=True)
-def test_a_pod_deleted_mid_run_is_retried_as_lost_to_the_infrastructure(e2e: E2E) -> None:
+@pytest.mark.parametrize("how", ["deleted", "evicted"])
+def test_a_pod_deleted_mid_run_is_retried_as_lost_to_the_infrastructure(e2e: E2E, how: str) -> None:
     e2e.start_operator()
     e2e.apply_graph("e2e_projects.slow", name="slow")
     e2e.submit("deleted-1", "slow", selection="deletable")
@@ -340,7 +352,10 @@ def test_a_pod_deleted_mid_run_is_retried_as_lost_to_the_infrastructure(e2e: E2E
         on_timeout=e2e.diagnose,
     )
     time.sleep(1)
-    e2e.kube.kubectl("delete", "pod", first, "-n", e2e.namespace, "--wait=false")
+    if how == "evicted":
+        _evict(e2e, first)  # a node drain: SIGTERM, a DisruptionTarget condition
+    else:
+        e2e.kube.kubectl("delete", "pod", first, "-n", e2e.namespace, "--wait=false")
     status = e2e.wait_run("deleted-1", timeout=120)
     step = _steps(status)["deletable"]
     # The deleted pod's attempt is retried as lost to the infrastructure: the asset's
@@ -351,13 +366,14 @@ def test_a_pod_deleted_mid_run_is_retried_as_lost_to_the_infrastructure(e2e: E2E
     assert second in e2e.pod_names()
     retrying = wait_until(lambda: _events(e2e, "StepRetrying"), 30, "a StepRetrying event")
     messages = [e["message"] for e in retrying]
-    print(f"\n[pod deleted] retry reason: {messages}")
+    print(f"\n[pod {how}] retry reason: {messages}")
     # a retried attempt is not a failure of the step: no StepFailed, the Asset stays healthy
     assert not _events(e2e, "StepFailed"), _events(e2e, "StepFailed")
     wait_until(lambda: e2e.asset_status("slow", "deletable").get("latest"), 30, "latest")
     asset = e2e.asset_status("slow", "deletable")
     assert asset.get("health") == "Fresh" and "lastFailure" not in asset, asset
-    assert any("deleted" in m or "terminated" in m.lower() for m in messages), messages
+    said = "EvictionByEvictionAPI" if how == "evicted" else "deleted"
+    assert any(said in m or "terminated" in m.lower() for m in messages), messages
     assert all("not the code's fault: 1 of 3 free retries used" in m for m in messages), messages
 
 

@@ -100,6 +100,21 @@ def test_failures_of_the_node_are_told_from_failures_of_the_code() -> None:
     disrupted = [{"type": "DisruptionTarget", "status": "True", "reason": "DeletionByPodGC"}]
     assert lost(pod("Failed", conditions=disrupted))
     assert lost(pod("Running"), deleted=True)
+    drained = pod(
+        "Running",
+        conditions=[
+            {
+                "type": "DisruptionTarget",
+                "status": "True",
+                "reason": "EvictionByEvictionAPI",
+                "message": "Eviction API: evicting",
+            }
+        ],
+    )
+    assert read_pod(drained, deleted=True).message == (
+        "the step's pod was disrupted (EvictionByEvictionAPI: Eviction API: evicting) "
+        "while the step was running"
+    )
     # The code's own outcomes are not the node's fault.
     for terminated in (
         {"exitCode": 3, "reason": "Error"},
