@@ -23,6 +23,7 @@ from kasset.graph import AssetGraph
 __all__ = [
     "INFRA_RETRIES",
     "INFRA_RETRY_DELAY",
+    "MAX_INFRA_RETRIES",
     "MAX_STEPS",
     "Cancel",
     "FinishRun",
@@ -46,6 +47,8 @@ MAX_STEPS = 10_000
 
 INFRA_RETRIES = 3
 """Default attempts per step lost to the infrastructure that are retried for free."""
+MAX_INFRA_RETRIES = 10
+"""The most an operator may be configured with (status.steps[].infraRetries allows 10)."""
 INFRA_RETRY_DELAY = 2.0
 """Seconds before the first such retry; doubled for each next one (2, 4, 8 s)."""
 

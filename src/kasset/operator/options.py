@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from kasset.plan import INFRA_RETRIES
+from kasset.plan import INFRA_RETRIES, MAX_INFRA_RETRIES
 
 __all__ = ["OperatorOptions", "default_event_url", "parse_options"]
 
@@ -57,8 +57,8 @@ def _infra_retries(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value <= 10:
-        raise argparse.ArgumentTypeError(f"must be 0..10, got {value}")
+    if not 0 <= value <= MAX_INFRA_RETRIES:
+        raise argparse.ArgumentTypeError(f"must be 0..{MAX_INFRA_RETRIES}, got {value}")
     return value
 
 
@@ -101,7 +101,7 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str] | None = None) -> 
         default=INFRA_RETRIES,
         help="attempts per step lost to the infrastructure (container could not start, pod "
         "evicted or deleted, node gone) that are retried without counting against the "
-        f"step's retry policy, 0..10 (default {INFRA_RETRIES})",
+        f"step's retry policy, 0..{MAX_INFRA_RETRIES} (default {INFRA_RETRIES})",
     )
     parser.add_argument(
         "--schedule-missed-window",

@@ -131,25 +131,13 @@ def read_pod(body: Mapping[str, Any], deleted: bool = False) -> PodView:
                 events=events,
                 created_at=created,
             )
-        return PodView(
-            "failed",
-            _failure_message(status, terminated),
-            infrastructure=_lost_to_infrastructure(status, terminated),
-            events=events,
-            created_at=created,
-        )
+        return _failed_by_pod(status, terminated, events, created)
     if deleted or metadata.get("deletionTimestamp"):
         if terminated is not None:  # deleted right after the container ended
             exit_code = terminated.get("exitCode")
             if exit_code == 0:
                 return PodView("succeeded", events=events, created_at=created)
-            return PodView(
-                "failed",
-                _failure_message(status, terminated),
-                infrastructure=_lost_to_infrastructure(status, terminated),
-                events=events,
-                created_at=created,
-            )
+            return _failed_by_pod(status, terminated, events, created)
         return PodView(
             "gone",
             f"the step's pod was {_disruption(status) or 'deleted'} while the step was running",
@@ -173,6 +161,22 @@ def _terminated(status: Mapping[str, Any]) -> Mapping[str, Any] | None:
     state = _container_status(status).get("state") or {}
     terminated = state.get("terminated")
     return terminated if isinstance(terminated, Mapping) else None
+
+
+def _failed_by_pod(
+    status: Mapping[str, Any],
+    terminated: Mapping[str, Any] | None,
+    events: list[ReportedEvent],
+    created: str | None,
+) -> PodView:
+    """A failed attempt whose runtime did not say why: the pod and container tell."""
+    return PodView(
+        "failed",
+        _failure_message(status, terminated),
+        infrastructure=_lost_to_infrastructure(status, terminated),
+        events=events,
+        created_at=created,
+    )
 
 
 def _disruption(status: Mapping[str, Any]) -> str | None:

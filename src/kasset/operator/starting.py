@@ -121,25 +121,16 @@ class Starter:
         `kasset.operator.assets`); what was written already stays as it is."""
         floor = record.start_time or self.c.clock()
         for step, current in record.state.steps.items():
-            at = current.ended_at or floor
+            where = (
+                record.namespace,
+                record.graph,
+                step.asset,
+                record.name,
+                step.partition,
+                current.ended_at or floor,
+            )
             if current.phase is StepPhase.SUCCEEDED:
                 metadata = dict((details.get(step) or {}).get("metadata") or {})
-                self.c.assets.replay_materialized(
-                    record.namespace,
-                    record.graph,
-                    step.asset,
-                    record.name,
-                    step.partition,
-                    at,
-                    metadata,
-                )
+                self.c.assets.replay_materialized(*where, metadata)
             elif current.phase is StepPhase.FAILED:
-                self.c.assets.replay_failed(
-                    record.namespace,
-                    record.graph,
-                    step.asset,
-                    record.name,
-                    step.partition,
-                    at,
-                    current.message,
-                )
+                self.c.assets.replay_failed(*where, current.message)

@@ -100,6 +100,18 @@ def test_options_parse(argv: list[str]) -> None:
     assert options.max_running is None and options.pending_timeout == 300
 
 
+def test_infra_retries_are_bounded_with_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from kasset.operator.options import parse_options
+
+    assert parse_options(["--no-leader-election"], env={}).infra_retries == 3
+    assert (
+        parse_options(["--no-leader-election", "--infra-retries", "0"], env={}).infra_retries == 0
+    )
+    with pytest.raises(SystemExit):
+        parse_options(["--no-leader-election", "--infra-retries", "11"], env={})
+    assert "--infra-retries: must be 0..10, got 11" in capsys.readouterr().err
+
+
 def test_renewing_keeps_the_labels_and_annotations_helm_recognises_its_lease_by() -> None:
     from kasset.operator.leader import lease_body
 
