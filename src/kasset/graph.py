@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from kasset.definitions.keys import AssetKey
 from kasset.definitions.partitions import PartitionsDefinition
-from kasset.definitions.policies import RetryPolicy
+from kasset.definitions.policies import NO_RETRIES, RetryPolicy
 from kasset.definitions.selection import ALL_LEVELS, KeyTerm, parse_selection
 from kasset.errors import CycleError, DefinitionError, SelectionError
 
@@ -46,7 +46,7 @@ class AssetNode:
     tags: Mapping[str, str] = field(default_factory=dict)
     partitions: PartitionsDefinition | None = None
     checks: tuple[CheckNode, ...] = ()
-    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    retry_policy: RetryPolicy = NO_RETRIES
     timeout: float | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 from functools import cached_property
 
 from kasset.definitions.keys import AssetKey, StepKey
-from kasset.definitions.policies import RetryPolicy
+from kasset.definitions.policies import NO_RETRIES, RetryPolicy
 from kasset.errors import PartitionError, PlanError
 from kasset.graph import AssetGraph
 
@@ -32,6 +32,7 @@ __all__ = [
     "RunPhase",
     "RunPlan",
     "RunState",
+    "RetryRequest",
     "StepFailed",
     "StepPhase",
     "StepState",
@@ -82,7 +83,7 @@ class RunPhase(StrEnum):
 class PlannedStep:
     key: StepKey
     upstream: tuple[StepKey, ...]
-    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    retry_policy: RetryPolicy = NO_RETRIES
     timeout: float | None = None
 
 
@@ -186,6 +187,15 @@ class StepFailed:
     message: str
     retryable: bool = True
     infrastructure: bool = False
+    #: The step's code raised RetryRequested(max_retries, seconds_to_wait): retry up to
+    #: that many times after that delay, whatever the retry policy says.
+    retry_requested: RetryRequest | None = None
+
+
+@dataclass(frozen=True)
+class RetryRequest:
+    max_retries: int
+    delay: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -419,8 +429,13 @@ def _fail(state: RunState, event: StepFailed, now: float) -> None:
             return
         policy = state.plan.steps[step].retry_policy
         own_attempt = attempt - current.infra_retries  # attempts the policy counts
+        requested = event.retry_requested
+        if requested is not None and own_attempt <= requested.max_retries:
+            current.retry_at = now + requested.delay
+            state.set_phase(step, StepPhase.PENDING)
+            return
         if event.retryable and own_attempt <= policy.max_retries:
-            current.retry_at = now + policy.delay_before(own_attempt + 1)
+            current.retry_at = now + policy.delay_before(own_attempt + 1, str(step))
             state.set_phase(step, StepPhase.PENDING)
             return
     state.set_phase(step, StepPhase.FAILED)

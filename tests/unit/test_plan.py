@@ -48,7 +48,7 @@ def step(text: str) -> StepKey:
     return StepKey.from_string(text)
 
 
-NO_RETRIES = RetryPolicy()
+NO_RETRIES = RetryPolicy(max_retries=0)
 
 
 def chain(

@@ -9,6 +9,9 @@ decoration time; what needs the whole graph (missing upstreams, cycles) is check
 from __future__ import annotations
 
 import inspect
+import re
+import sys
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack, overload
@@ -21,7 +24,10 @@ from kasset.errors import DefinitionError
 __all__ = ["AssetIn", "AssetsDefinition", "asset"]
 
 CONTEXT_PARAM = "context"
+CONFIG_PARAM = "config"
 DEFAULT_GROUP = "default"
+DEFAULT_IO_MANAGER_KEY = "io_manager"
+_OWNER = re.compile(r"^(team:[A-Za-z0-9_.-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,21 @@ class AssetsDefinition:
     timeout: float | None = None
     context_param: str | None = None
     resource_params: tuple[str, ...] = ()
+    #: The parameter named `config` and its Config class, when the function takes one.
+    config_param: str | None = None
+    config_type: type | None = None
+    config_schema: Any = None
+    required_resource_keys: tuple[str, ...] = ()
+    io_manager_key: str = DEFAULT_IO_MANAGER_KEY
+    owners: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    op_tags: Mapping[str, Any] = field(default_factory=dict)
+    pool: str | None = None
+
+    @property
+    def op_name(self) -> str:
+        """Dagster's op name of the asset: its key's parts joined by `__`."""
+        return "__".join(self.key.path)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -93,6 +114,15 @@ class AssetOptions(TypedDict, total=False):
     tolerations: Sequence[Toleration]
     timeout: float
     required_resource_keys: Sequence[str]
+    owners: Sequence[str]
+    kinds: Sequence[str] | set[str]
+    compute_kind: str
+    op_tags: Mapping[str, Any]
+    pool: str
+    io_manager_key: str
+    config_schema: Any
+    non_argument_deps: Sequence[Any]
+    output_required: bool
 
 
 @overload
@@ -157,14 +187,29 @@ def _build_asset(fn: Callable[..., Any], options: AssetOptions) -> AssetsDefinit
         raise DefinitionError(f"{where}: resources must be a kasset.Resources (cpu, memory)")
     if timeout is not None and timeout <= 0:
         raise DefinitionError(f"{where}: timeout must be positive seconds")
-    inputs, context_param, resource_params = _inputs_of(
-        fn,
-        options.get("ins") or {},
-        prefix,
-        set(options.get("required_resource_keys") or ()),
-        where,
+    required = tuple(options.get("required_resource_keys") or ())
+    inputs, context_param, resource_params, config = _inputs_of(
+        fn, options.get("ins") or {}, prefix, set(required), where
     )
-    dep_keys = tuple(AssetKey.from_coercible(d) for d in (options.get("deps") or ()))
+    deps = [*(options.get("deps") or ()), *(options.get("non_argument_deps") or ())]
+    dep_keys = tuple(AssetKey.from_coercible(d) for d in deps)
+    owners = tuple(options.get("owners") or ())
+    for owner in owners:
+        if not isinstance(owner, str) or not _OWNER.match(owner):
+            raise DefinitionError(
+                f"{where}: owner {owner!r} must be an email address or 'team:NAME'"
+            )
+    kinds = tuple(sorted(options.get("kinds") or ()))
+    if options.get("compute_kind"):
+        kinds = tuple(sorted({*kinds, str(options["compute_kind"])}))
+    if len(kinds) > 3:
+        raise DefinitionError(f"{where}: at most 3 kinds, got {', '.join(kinds)}")
+    io_manager_key = options.get("io_manager_key") or DEFAULT_IO_MANAGER_KEY
+    if not str(io_manager_key).isidentifier():
+        raise DefinitionError(f"{where}: io_manager_key {io_manager_key!r} must be an identifier")
+    pool = options.get("pool")
+    if pool is not None:
+        _check_label(pool, "pool", where)
     return AssetsDefinition(
         key=asset_key,
         fn=fn,
@@ -184,6 +229,15 @@ def _build_asset(fn: Callable[..., Any], options: AssetOptions) -> AssetsDefinit
         timeout=timeout,
         context_param=context_param,
         resource_params=resource_params,
+        config_param=config[0] if config else None,
+        config_type=config[1] if config else None,
+        config_schema=options.get("config_schema"),
+        required_resource_keys=required,
+        io_manager_key=io_manager_key,
+        owners=owners,
+        kinds=kinds,
+        op_tags=dict(options.get("op_tags") or {}),
+        pool=pool,
     )
 
 
@@ -193,8 +247,10 @@ def _inputs_of(
     prefix: tuple[str, ...],
     resource_keys: set[str],
     where: str,
-) -> tuple[tuple[InputSpec, ...], str | None, tuple[str, ...]]:
+) -> tuple[tuple[InputSpec, ...], str | None, tuple[str, ...], tuple[str, type] | None]:
     params = inspect.signature(fn).parameters
+    hints = _type_hints(fn)
+    config: tuple[str, type] | None = None
     unknown = sorted(set(ins) - set(params))
     if unknown:
         raise DefinitionError(
@@ -206,9 +262,16 @@ def _inputs_of(
     for param in params.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise DefinitionError(f"{where}: *args and **kwargs are not supported")
+        annotation = hints.get(param.name, param.annotation)
         if param.name == CONTEXT_PARAM or _is_context_annotation(param.annotation):
             context_param = param.name
-        elif param.name in resource_keys:
+        elif _config_class(annotation) is not None and param.name not in ins:
+            if param.name != CONFIG_PARAM:
+                raise DefinitionError(
+                    f"{where}: a Config parameter must be named 'config', not '{param.name}'"
+                )
+            config = (param.name, annotation)
+        elif param.name in resource_keys or _is_resource_annotation(annotation):
             resource_params.append(param.name)
         elif param.name in ins:
             spec = ins[param.name]
@@ -217,7 +280,30 @@ def _inputs_of(
             inputs.append(InputSpec(param.name, key, in_prefix))
         elif param.default is param.empty:
             inputs.append(InputSpec(param.name, None, prefix))
-    return tuple(inputs), context_param, tuple(resource_params)
+    return tuple(inputs), context_param, tuple(resource_params), config
+
+
+def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The function's annotations evaluated (string ones too); {} when they cannot be."""
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:  # a forward reference to a name that is not importable here
+        return {}
+
+
+def _config_class(annotation: Any) -> type | None:
+    # Only a module that defines Config classes can have loaded it: no pydantic otherwise.
+    config = sys.modules.get("kasset.definitions.config")
+    if config is None or not isinstance(annotation, type):
+        return None
+    return annotation if issubclass(annotation, config.Config) else None
+
+
+def _is_resource_annotation(annotation: Any) -> bool:
+    config = sys.modules.get("kasset.definitions.config")
+    if config is None or not isinstance(annotation, type):
+        return getattr(annotation, "__kasset_resource_param__", False) is True
+    return issubclass(annotation, config.ConfigurableResource)
 
 
 def _is_context_annotation(annotation: Any) -> bool:

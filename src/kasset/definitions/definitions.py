@@ -150,7 +150,7 @@ class Definitions:
                     )
 
     def _nodes(self) -> list[AssetNode]:
-        from kasset.definitions.policies import RetryPolicy
+        from kasset.definitions.policies import NO_RETRIES
 
         nodes = []
         for key, definition in self.assets.items():
@@ -177,7 +177,7 @@ class Definitions:
                         CheckNode(c.name, c.blocking, c.description)
                         for c in self.checks.get(key, [])
                     ),
-                    retry_policy=definition.retry_policy or RetryPolicy(),
+                    retry_policy=definition.retry_policy or NO_RETRIES,
                     timeout=definition.timeout,
                 )
             )

@@ -2,40 +2,104 @@
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from kasset.errors import DefinitionError
 
-__all__ = ["Resources", "RetryPolicy", "Toleration"]
+__all__ = ["Backoff", "Jitter", "Resources", "RetryPolicy", "Toleration"]
 
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 
 
+class Backoff(StrEnum):
+    """How the delay grows with each retry (Dagster's): LINEAR is delay x n, EXPONENTIAL
+    is delay x (2^n - 1), for the n-th retry."""
+
+    LINEAR = "LINEAR"
+    EXPONENTIAL = "EXPONENTIAL"
+
+
+class Jitter(StrEnum):
+    """Randomness added to a retry's delay so failed steps do not all retry at once:
+    FULL picks 0..delay, PLUS_MINUS adds -delay..+delay of the base delay."""
+
+    FULL = "FULL"
+    PLUS_MINUS = "PLUS_MINUS"
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retry a failed step `max_retries` times, waiting `delay` seconds, times `backoff`
-    after each further failure: delays 5, 10, 20 for `RetryPolicy(3, delay=5, backoff=2)`."""
+    """Retry a failed step `max_retries` times, waiting `delay` seconds first. `backoff`
+    is Dagster's `Backoff.LINEAR`/`Backoff.EXPONENTIAL`, or a factor: delays 5, 10, 20 for
+    `RetryPolicy(3, delay=5, backoff=2)`; `jitter` is a `Jitter`."""
 
-    max_retries: int = 0
-    delay: float = 0.0
-    backoff: float = 1.0
+    max_retries: int = 1
+    delay: float | None = None
+    backoff: Backoff | float | None = None
+    jitter: Jitter | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_retries <= 100:
             raise DefinitionError(f"RetryPolicy.max_retries must be 0..100, got {self.max_retries}")
-        if self.delay < 0:
+        if self.delay is not None and self.delay < 0:
             raise DefinitionError(f"RetryPolicy.delay must not be negative, got {self.delay}")
-        if self.backoff < 1:
-            raise DefinitionError(f"RetryPolicy.backoff must be >= 1, got {self.backoff}")
+        if isinstance(self.backoff, str) and not isinstance(self.backoff, Backoff):
+            object.__setattr__(self, "backoff", _enum(Backoff, self.backoff, "backoff"))
+        elif self.backoff is not None and not isinstance(self.backoff, Backoff):
+            if self.backoff < 1:
+                raise DefinitionError(f"RetryPolicy.backoff must be >= 1, got {self.backoff}")
+        if self.jitter is not None and not isinstance(self.jitter, Jitter):
+            object.__setattr__(self, "jitter", _enum(Jitter, self.jitter, "jitter"))
+        if (self.backoff is not None or self.jitter is not None) and self.delay is None:
+            if isinstance(self.backoff, Backoff) or self.jitter is not None:
+                raise DefinitionError("RetryPolicy: backoff and jitter need a delay")
 
-    def delay_before(self, attempt: int) -> float:
-        """Seconds to wait before `attempt` (2 is the first retry)."""
-        return self.delay * self.backoff ** max(0, attempt - 2)
+    def delay_before(self, attempt: int, salt: str = "") -> float:
+        """Seconds to wait before `attempt` (2 is the first retry). Jitter is drawn from
+        `salt` and the attempt, so the plan stays a pure function of its inputs."""
+        base = self.delay or 0.0
+        retry = max(1, attempt - 1)
+        if self.backoff is Backoff.EXPONENTIAL:
+            delay = base * (2**retry - 1)
+        elif self.backoff is Backoff.LINEAR:
+            delay = base * retry
+        elif self.backoff is not None:
+            delay = base * float(self.backoff) ** (retry - 1)
+        else:
+            delay = base
+        if self.jitter is not None:
+            draw = random.Random(f"{salt}:{attempt}").random()
+            if self.jitter is Jitter.FULL:
+                delay *= draw
+            else:
+                delay += (2 * draw - 1) * base
+        return max(0.0, delay)
 
     def spec(self) -> dict[str, Any]:
-        return {"maxRetries": self.max_retries, "delaySeconds": self.delay, "backoff": self.backoff}
+        spec: dict[str, Any] = {"maxRetries": self.max_retries, "delaySeconds": self.delay or 0.0}
+        if isinstance(self.backoff, Backoff):
+            spec["backoffKind"] = self.backoff.value
+        elif self.backoff is not None:
+            spec["backoff"] = float(self.backoff)
+        if self.jitter is not None:
+            spec["jitter"] = self.jitter.value
+        return spec
+
+
+NO_RETRIES = RetryPolicy(max_retries=0)
+"""What a step without a retry policy gets."""
+
+
+def _enum(kind: Any, value: Any, what: str) -> Any:
+    try:
+        return kind(str(value).upper())
+    except ValueError:
+        names = ", ".join(member.name for member in kind)
+        raise DefinitionError(f"RetryPolicy.{what} must be one of {names}, got {value!r}") from None
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,12 @@ def graph_from_resource(spec: AssetGraphSpec) -> AssetGraph:
                     CheckNode(check.name, check.blocking, check.description)
                     for check in asset.checks
                 ),
-                retry_policy=RetryPolicy(policy.max_retries, policy.delay_seconds, policy.backoff),
+                retry_policy=RetryPolicy(
+                    policy.max_retries,
+                    policy.delay_seconds,
+                    policy.backoff_kind or policy.backoff,
+                    policy.jitter,
+                ),
                 timeout=float(asset.timeout_seconds or defaults.timeout_seconds),
             )
         )

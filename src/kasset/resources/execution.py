@@ -7,7 +7,7 @@ core/v1 fields of the same names, so the pod builder copies them into pods uncha
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -57,6 +57,12 @@ class RetryPolicy(KassetModel):
     delay_seconds: float = Field(0, description="Seconds before the first retry.", ge=0, le=86400)
     backoff: float = Field(
         1.0, description="Factor applied to the delay at each further retry.", ge=1, le=10
+    )
+    backoff_kind: Literal["LINEAR", "EXPONENTIAL"] | None = Field(
+        None, description="Dagster's Backoff: delay x n (LINEAR) or delay x (2^n - 1)."
+    )
+    jitter: Literal["FULL", "PLUS_MINUS"] | None = Field(
+        None, description="Dagster's Jitter: randomness added to each delay."
     )
 
 

@@ -8,11 +8,13 @@ the builders and helpers are re-exported here for convenience.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 from pydantic import field_validator as _field_validator
+from pydantic import model_validator as _model_validator
 from pydantic.alias_generators import to_camel
 
 from kasset.runtime.records import (
@@ -32,6 +34,7 @@ from kasset.runtime.records import (
     MAX_RUN,
     MAX_STEP,
     MAX_TRACEBACK_BYTES,
+    MAX_TYPED_METADATA_VALUE,
     MAX_URI,
     OUTCOME_EVENT_TYPES,
     EventBuilder,
@@ -57,6 +60,7 @@ __all__ = [
     "ErrorPayload",
     "Event",
     "EventBuilder",
+    "TypedMetadata",
     "EventPayload",
     "EventRecord",
     "EventType",
@@ -68,12 +72,28 @@ __all__ = [
 ]
 
 _Str = StringConstraints
-_MetadataValue: TypeAlias = (
-    Annotated[str, _Str(max_length=MAX_METADATA_VALUE)] | int | float | bool | None
-)
 _MetadataKey: TypeAlias = Annotated[str, _Str(min_length=1, max_length=MAX_METADATA_KEY)]
 
 
+class TypedMetadata(BaseModel):
+    """A typed metadata entry (`MetadataValue.url(...)`, a table, markdown, ...)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["url", "path", "json", "md", "table", "table_schema", "timestamp", "asset"]
+    value: JsonValue
+
+    @_model_validator(mode="after")
+    def _bounded(self) -> TypedMetadata:
+        size = len(json.dumps(self.value, separators=(",", ":"), ensure_ascii=False))
+        if size > MAX_TYPED_METADATA_VALUE:
+            raise ValueError(f"a typed metadata value is at most {MAX_TYPED_METADATA_VALUE} chars")
+        return self
+
+
+_MetadataValue: TypeAlias = (
+    Annotated[str, _Str(max_length=MAX_METADATA_VALUE)] | int | float | bool | None | TypedMetadata
+)
 class _Model(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore"
@@ -86,6 +106,11 @@ class CheckPayload(_Model):
     severity: Literal["ERROR", "WARN"] = "ERROR"
 
 
+class RetryRequestPayload(_Model):
+    max_retries: Annotated[int, Field(ge=0, le=100)]
+    delay_seconds: Annotated[float, Field(ge=0)] = 0.0
+
+
 class ErrorPayload(_Model):
     type: Annotated[str, _Str(min_length=1, max_length=MAX_ERROR_TYPE)]
     message: Annotated[str, _Str(max_length=MAX_ERROR_MESSAGE)] = ""
@@ -94,6 +119,7 @@ class ErrorPayload(_Model):
     #: Stopped from outside (SIGTERM: the pod was deleted, evicted, its node drained)
     #: before it finished: not a failure of the code.
     interrupted: bool = False
+    retry_requested: RetryRequestPayload | None = None
 
 
 class EventPayload(_Model):

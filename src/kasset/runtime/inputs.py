@@ -32,6 +32,8 @@ class InputLoader:
     io_manager: Any
     run_id: str
     fan_in_keys: FanInKeys
+    #: The IO manager of an upstream asset (its `io_manager_key`); default: `io_manager`.
+    io_manager_of: Callable[[AssetKey], Any] | None = None
 
     def load_inputs(
         self, by_param: Mapping[str, AssetKey], downstream: AssetKey, partition: str | None
@@ -45,16 +47,17 @@ class InputLoader:
 
     def load_value(self, upstream: AssetKey, downstream: AssetKey, partition: str | None) -> Any:
         """The value of `upstream` as seen by `downstream` at `partition`."""
+        manager = self.io_manager_of(upstream) if self.io_manager_of else self.io_manager
         upstream_partitions = self.defs.assets[upstream].partitions_def
         if upstream_partitions is None:
             context = InputContext(upstream, None, (), downstream, self.run_id)
-            return _load(self.io_manager, context)
+            return _load(manager, context)
         if self.defs.assets[downstream].partitions_def is not None:
             context = InputContext(upstream, partition, (), downstream, self.run_id)
-            return _load(self.io_manager, context)
+            return _load(manager, context)
         keys = tuple(self.fan_in_keys(upstream, upstream_partitions))
         context = InputContext(upstream, None, keys, downstream, self.run_id)
-        return dict(_gather(self.io_manager, context))
+        return dict(_gather(manager, context))
 
 
 def _gather(io_manager: Any, context: InputContext) -> list[tuple[str, Any]]:

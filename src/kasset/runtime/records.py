@@ -9,6 +9,7 @@ against the schema, so what is sent here is what the operator accepts.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import numbers
@@ -18,6 +19,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+from kasset.definitions.metadata import MetadataValue as TypedMetadataValue
+from kasset.definitions.metadata import normalize_metadata_value, wire_form
 
 if TYPE_CHECKING:
     from kasset.runtime.events import Event
@@ -39,6 +43,7 @@ __all__ = [
     "MAX_RUN",
     "MAX_STEP",
     "MAX_TRACEBACK_BYTES",
+    "MAX_TYPED_METADATA_VALUE",
     "MAX_URI",
     "OUTCOME_EVENT_TYPES",
     "CheckRecord",
@@ -48,6 +53,7 @@ __all__ = [
     "EventType",
     "MetadataValue",
     "PayloadRecord",
+    "RetryRequestRecord",
     "Severity",
     "error_payload",
     "is_bool",
@@ -82,16 +88,21 @@ EventType: TypeAlias = Literal[
     "STEP_STARTED",
     "ASSET_MATERIALIZED",
     "ASSET_CHECK_EVALUATED",
+    "ASSET_OBSERVED",
     "STEP_SUCCEEDED",
     "STEP_FAILED",
 ]
 Severity: TypeAlias = Literal["ERROR", "WARN"]
-MetadataValue: TypeAlias = str | int | float | bool | None
+MetadataValue: TypeAlias = str | int | float | bool | None | dict[str, Any]
+"""A scalar, or a typed entry `{"type": "url"|"md"|"table"|..., "value": ...}`."""
+MAX_TYPED_METADATA_VALUE = 2048
+"""Characters of JSON a typed entry may take (a table keeps the rows that fit)."""
 
 EVENT_TYPES: tuple[EventType, ...] = (
     "STEP_STARTED",
     "ASSET_MATERIALIZED",
     "ASSET_CHECK_EVALUATED",
+    "ASSET_OBSERVED",
     "STEP_SUCCEEDED",
     "STEP_FAILED",
 )
@@ -114,12 +125,25 @@ class CheckRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryRequestRecord:
+    """The function raised RetryRequested: retry up to `max_retries` times, whatever
+    the retry policy says, after `delay_seconds`."""
+
+    max_retries: int
+    delay_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"maxRetries": self.max_retries, "delaySeconds": self.delay_seconds}
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorRecord:
     type: str
     message: str = ""
     traceback: str | None = None
     retryable: bool = True
     interrupted: bool = False
+    retry_requested: RetryRequestRecord | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,6 +152,9 @@ class ErrorRecord:
             "traceback": self.traceback,
             "retryable": self.retryable,
             "interrupted": self.interrupted,
+            "retryRequested": self.retry_requested.to_dict()
+            if self.retry_requested is not None
+            else None,
         }
 
 
@@ -255,6 +282,11 @@ def summarize_metadata(metadata: Mapping[Any, Any] | None) -> dict[str, Metadata
 
 def _metadata_value(value: Any) -> MetadataValue:
     kind = type(value)
+    if kind not in _SCALARS:
+        value = normalize_metadata_value(value)
+        if isinstance(value, TypedMetadataValue):
+            return _typed_entry(value)
+        kind = type(value)
     if value is None or kind is bool or kind is int:
         return value if kind is not int or -_INT64 <= value < _INT64 else str(value)
     if kind is float:
@@ -274,6 +306,34 @@ def _metadata_value(value: Any) -> MetadataValue:
     return truncate_text(text, MAX_METADATA_VALUE)
 
 
+_SCALARS = frozenset({type(None), bool, int, float, str})
+
+
+def _typed_entry(value: TypedMetadataValue) -> MetadataValue:
+    """The wire form of a typed value, bounded: a table drops the rows that do not fit
+    (saying how many), anything else too long becomes its shortened text."""
+    try:
+        wire = wire_form(value)
+    except Exception as error:  # e.g. a JSON value holding an object json cannot encode
+        return f"<unreportable {value.kind} metadata: {type(error).__name__}>"
+    if not isinstance(wire, dict):
+        return _metadata_value(wire) if type(wire) in _SCALARS else str(wire)
+    text = json.dumps(wire, separators=(",", ":"), ensure_ascii=False)
+    if len(text) <= MAX_TYPED_METADATA_VALUE:
+        return dict(json.loads(text))
+    if wire["type"] == "table":
+        records: list[Any] = list(wire["value"]["records"])
+        while records:
+            records.pop()
+            table = {**wire["value"], "records": records, "omittedRecords": 0}
+            table["omittedRecords"] = len(wire["value"]["records"]) - len(records)
+            candidate = {"type": "table", "value": table}
+            if len(json.dumps(candidate, ensure_ascii=False)) <= MAX_TYPED_METADATA_VALUE:
+                return candidate
+    shown = wire["value"] if isinstance(wire["value"], str) else json.dumps(wire["value"])
+    return truncate_text(shown, MAX_METADATA_VALUE)
+
+
 def is_bool(value: Any) -> bool:
     """A Python bool, or numpy's (`numpy.bool_`, which is no subclass of bool)."""
     kind = type(value)
@@ -287,9 +347,11 @@ def error_payload(
     *,
     retryable: bool = True,
     interrupted: bool = False,
+    retry_requested: RetryRequestRecord | None = None,
 ) -> ErrorRecord:
     """An error cut to the schema's limits."""
     return ErrorRecord(
+        retry_requested=retry_requested,
         type=truncate_text(type_name, MAX_ERROR_TYPE) or "Error",
         message=truncate_text(message, MAX_ERROR_MESSAGE),
         traceback=truncate_traceback(traceback_text) if traceback_text else None,
@@ -377,6 +439,26 @@ class EventBuilder:
         check = CheckRecord(truncate_text(name, MAX_CHECK_NAME) or "check", bool(passed), severity)
         payload = PayloadRecord(metadata=summarize_metadata(metadata), check=check)
         return self.event("ASSET_CHECK_EVALUATED", payload)
+
+    def observed(
+        self,
+        asset: str,
+        metadata: Mapping[str, Any] | None = None,
+        data_version: str | None = None,
+        partition: str | None = None,
+    ) -> EventRecord:
+        """An AssetObservation the function logged; `asset` is the key observed (the
+        event's `step` says who observed it)."""
+        payload = PayloadRecord(
+            metadata=summarize_metadata(metadata),
+            data_version=truncate_text(data_version, MAX_DATA_VERSION)
+            if data_version is not None
+            else None,
+        )
+        event = self.event("ASSET_OBSERVED", payload)
+        observed = truncate_text(asset, MAX_ASSET)
+        part = truncate_text(partition, MAX_PARTITION) if partition is not None else None
+        return dataclasses.replace(event, asset=observed, partition=part)
 
     def succeeded(self, duration_seconds: float | None = None) -> EventRecord:
         return self.event(

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from kasset.definitions.asset import AssetsDefinition
 from kasset.definitions.check import AssetChecksDefinition
-from kasset.definitions.context import AssetExecutionContext
+from kasset.definitions.context import AssetExecutionContext, StepResources
 from kasset.definitions.definitions import Definitions
 from kasset.definitions.keys import AssetKey, StepKey
 from kasset.definitions.partitions import PartitionsDefinition, TimeWindowPartitionsDefinition
@@ -25,13 +25,15 @@ from kasset.definitions.results import (
     NO_VALUE,
     AssetCheckResult,
     AssetCheckSeverity,
-    MaterializeResult,
+    AssetObservation,
+    RetryRequested,
 )
 from kasset.errors import DefinitionError, PartitionError, StorageError, UserCodeError
 from kasset.runtime.inputs import FanInKeys, InputLoader
 from kasset.runtime.io_managers import IOManager, OutputContext, OutputNotFoundError
 from kasset.runtime.records import (
     ERROR_TYPE_BLOCKING_CHECK,
+    RetryRequestRecord,
     EventBuilder,
     EventRecord,
     error_payload,
@@ -39,6 +41,9 @@ from kasset.runtime.records import (
     truncate_traceback,
     utc_now,
 )
+from kasset.runtime.resource_scope import ResourceScope
+from kasset.runtime.run_settings import RunSettings
+from kasset.runtime.returns import Returned, collect
 from kasset.runtime.sinks import EventSink
 from kasset.runtime.user_errors import (
     error_type_name,
@@ -64,6 +69,8 @@ class StepOutcome:
     error: UserCodeError | StorageError | None = None
     retryable: bool = False
     message: str = ""
+    #: The function raised RetryRequested: retry this many times, this long after.
+    retry_requested: RetryRequestRecord | None = None
 
 
 def execute_step(
@@ -77,23 +84,42 @@ def execute_step(
     resources: Mapping[str, Any] | None = None,
     partition_keys_for_fan_in: FanInKeys | None = None,
     clock: Callable[[], datetime] = utc_now,
+    run_config: Any = None,
+    run_tags: Mapping[str, str] | None = None,
 ) -> StepOutcome:
     """Runs `step` and reports it to `sink`: STEP_STARTED, then ASSET_MATERIALIZED and one
     ASSET_CHECK_EVALUATED per check, then STEP_SUCCEEDED or STEP_FAILED.
 
     A failure of the user's code, of storage or of a blocking check is an outcome, not
     an exception. A step that cannot run as asked (unknown asset, wrong partition, a
-    missing resource) raises DefinitionError before reporting anything.
+    missing resource, invalid config) raises DefinitionError before reporting anything.
+    `run_config` is a RunConfig or its dict form; resources are set up for the step and
+    torn down after it.
     """
     definition = defs.assets.get(step.asset)
     if definition is None:
         raise DefinitionError(f"step '{step}': the definitions have no asset '{step.asset}'")
     _check_partition(definition, step)
-    injected = _resources(defs, definition, resources)
-    run = _StepRun(
-        defs, definition, step, run_id, attempt, io_manager, sink, clock, partition_keys_for_fan_in
-    )
-    return run.execute(injected)
+    config = RunSettings.of(run_config, run_tags)
+    scope = ResourceScope({**defs.resources, **(resources or {})}, config.resources, run_id)
+    try:
+        run = _StepRun(
+            defs,
+            definition,
+            step,
+            run_id,
+            attempt,
+            _IOManagers(defs, scope, io_manager),
+            sink,
+            clock,
+            partition_keys_for_fan_in,
+        )
+        run.config = config
+        injected = _open_resources(defs, definition, scope)
+        run.op_config, run.config_value = config.for_asset(definition)
+        return run.execute(injected, scope)
+    finally:
+        _close(scope, step)
 
 
 class _StepRun:
@@ -106,24 +132,32 @@ class _StepRun:
         step: StepKey,
         run_id: str,
         attempt: int,
-        io_manager: IOManager,
+        io_managers: _IOManagers,
         sink: EventSink,
         clock: Callable[[], datetime],
         fan_in_keys: FanInKeys | None,
     ) -> None:
         self.defs, self.definition, self.step = defs, definition, step
-        self.run_id, self.attempt, self.io_manager, self.sink = run_id, attempt, io_manager, sink
+        self.run_id, self.attempt, self.sink = run_id, attempt, sink
+        self.io_managers = io_managers
         self.clock = clock
-        self.inputs = InputLoader(defs, io_manager, run_id, fan_in_keys or self.existing_keys)
+        self.config = RunSettings()
+        self.op_config: Any = None
+        self.config_value: Any = None
+        self.resources: dict[str, Any] = {}
+        self.inputs = InputLoader(
+            defs, io_managers.default, run_id, fan_in_keys or self.existing_keys, io_managers.of
+        )
         self.builder = EventBuilder(
             run_id, step.to_string(), step.asset.to_string(), step.partition, attempt, clock
         )
         self.events: list[EventRecord] = []
         self.started = time.perf_counter()
 
-    def execute(self, injected: dict[str, Any]) -> StepOutcome:
+    def execute(self, injected: dict[str, Any], scope: ResourceScope) -> StepOutcome:
         key, definition = self.step.asset, self.definition
         self.emit(self.builder.started())
+        self.resources = {**scope.opened, **injected}
         try:
             by_param = self.defs.inputs[key].by_param
             kwargs = self.inputs.load_inputs(by_param, key, self.step.partition)
@@ -132,22 +166,32 @@ class _StepRun:
         except UserCodeError as error:
             return self.user_failure(error)
         kwargs.update(injected)
+        if definition.config_param is not None:
+            kwargs[definition.config_param] = self.config_value
+        returned = Returned()
         context = None
         if definition.context_param is not None:
-            context = self.context(definition.metadata)
+            context = self.context(definition.metadata, returned)
             kwargs[definition.context_param] = context
         try:
             result = definition.fn(**kwargs)
+            collect(result, key, returned)
+        except RetryRequested as error:
+            request = RetryRequestRecord(error.max_retries, error.seconds_to_wait)
+            return self.user_failure(user_code_error(error, self.describe()), request)
         except (Exception, SystemExit) as error:
             return self.user_failure(user_code_error(error, self.describe()))
-        value, metadata, data_version = _unwrap(result, context)
+        value, data_version = returned.value, returned.data_version
+        metadata: Mapping[str, Any] = returned.metadata
+        if context is not None and context.output_metadata:
+            metadata = {**context.output_metadata, **metadata}
         uri = None
         if value is not NO_VALUE:
             output = OutputContext(
                 key, self.step.partition, self.run_id, self.step, definition.metadata
             )
             try:
-                self.io_manager.handle_output(output, value)
+                self.io_managers.of(key).handle_output(output, value)
             except StorageError as error:
                 return self.storage_failure(error, retryable=False, value=value)
             except Exception as error:
@@ -157,7 +201,8 @@ class _StepRun:
                 metadata = {**output.metadata, **metadata}
             uri = output.uri
         self.emit(self.builder.materialized(metadata, uri, data_version, self.elapsed()))
-        blocked = self.run_checks(value)
+        blocked = self.report_check_results(returned.check_results)
+        blocked += self.run_checks(value)
         if blocked:
             names = ", ".join(blocked)
             message = f"blocking check(s) of asset '{key}' failed: {names}"
@@ -167,14 +212,45 @@ class _StepRun:
         self.emit(self.builder.succeeded(self.elapsed()))
         return StepOutcome(True, value, self.events, None, False, "")
 
+    def report_check_results(self, results: list[AssetCheckResult]) -> list[str]:
+        """Reports the check results the asset returned; the blocking ones that failed."""
+        declared = {check.name: check for check in self.defs.checks.get(self.step.asset, ())}
+        blocked: list[str] = []
+        for result in results:
+            name = result.check_name or (next(iter(declared)) if len(declared) == 1 else None)
+            if name is None:
+                name = "check"
+                result = AssetCheckResult(
+                    passed=False,
+                    metadata={"error": "an AssetCheckResult returned by an asset needs check_name"},
+                )
+            self.emit(
+                self.builder.check_evaluated(
+                    name, result.passed, _severity(result), _check_metadata(result)
+                )
+            )
+            check = declared.get(name)
+            if check is not None and check.blocking and not result.passed:
+                if _severity(result) == "ERROR":
+                    blocked.append(name)
+        return blocked
+
+    def observe(self, observation: AssetObservation) -> None:
+        self.emit(
+            self.builder.observed(
+                observation.asset_key.to_string(),
+                observation.metadata,
+                observation.data_version,
+                observation.partition,
+            )
+        )
+
     def run_checks(self, value: Any) -> list[str]:
         """Runs every check of the asset; the names of the blocking checks that failed."""
         blocked: list[str] = []
         for check in self.defs.checks.get(self.step.asset, ()):
             result = self.run_check(check, value)
-            severity: Literal["ERROR", "WARN"] = (
-                "WARN" if result.severity is AssetCheckSeverity.WARN else "ERROR"
-            )
+            severity = _severity(result)
             self.emit(
                 self.builder.check_evaluated(
                     check.name, result.passed, severity, _check_metadata(result)
@@ -191,7 +267,7 @@ class _StepRun:
             if check.value_param is not None:
                 kwargs[check.value_param] = self.own_value(value)
             if check.context_param is not None:
-                kwargs[check.context_param] = self.context(self.definition.metadata)
+                kwargs[check.context_param] = self.context(self.definition.metadata, None)
             result = check.fn(**kwargs)
         except (Exception, SystemExit) as error:
             where = f"check '{check.name}' of {self.describe()}"
@@ -228,14 +304,31 @@ class _StepRun:
         except OutputNotFoundError:
             return None
 
-    def context(self, metadata: Mapping[str, Any]) -> AssetExecutionContext:
+    def context(
+        self, metadata: Mapping[str, Any], returned: Returned | None
+    ) -> AssetExecutionContext:
         partitions = self.definition.partitions_def
         window = None
         if isinstance(partitions, TimeWindowPartitionsDefinition) and self.step.partition:
             window = partitions.time_window(self.step.partition)
-        return AssetExecutionContext(
+        context = AssetExecutionContext(
             self.run_id, self.step.asset, self.step.partition, self.attempt, metadata, window
         )
+        context.resources = StepResources(self.resources)
+        context.op_config = self.op_config
+        context.run_tags = dict(self.config.tags)
+        context.job_name = self.config.tags.get("kasset.io/job")
+
+        def logged(event: Any) -> None:
+            if isinstance(event, AssetObservation):
+                self.observe(event)
+            elif returned is not None:
+                returned.add(event, self.step.asset)
+            else:
+                raise DefinitionError("a check's context logs only AssetObservations")
+
+        context.event_hook = logged
+        return context
 
     def existing_keys(self, upstream: AssetKey, partitions: PartitionsDefinition) -> list[str]:
         return partitions.keys(self.clock())
@@ -251,11 +344,16 @@ class _StepRun:
         part = f" partition '{self.step.partition}'" if self.step.partition is not None else ""
         return f"asset '{self.step.asset}'{part}"
 
-    def user_failure(self, error: UserCodeError) -> StepOutcome:
-        self.emit(self.builder.failed(user_error_payload(error), self.elapsed()))
+    def user_failure(
+        self, error: UserCodeError, retry: RetryRequestRecord | None = None
+    ) -> StepOutcome:
+        payload = user_error_payload(error, retry_requested=retry)
+        self.emit(self.builder.failed(payload, self.elapsed()))
         original = error.original
+        if isinstance(original, RetryRequested) and original.__cause__ is not None:
+            original = original.__cause__
         message = f"{error_type_name(original)}: {safe_str(original)}"
-        return StepOutcome(False, None, self.events, error, True, message)
+        return StepOutcome(False, None, self.events, error, True, message, retry)
 
     def storage_failure(
         self, error: StorageError, *, retryable: bool, value: Any = None
@@ -279,34 +377,52 @@ def _check_partition(definition: AssetsDefinition, step: StepKey) -> None:
         partitions.validate_key(step.partition)
 
 
-def _resources(
-    defs: Definitions, definition: AssetsDefinition, given: Mapping[str, Any] | None
+def _open_resources(
+    defs: Definitions, definition: AssetsDefinition, scope: ResourceScope
 ) -> dict[str, Any]:
-    injected: dict[str, Any] = {}
-    for name in defs.inputs[definition.key].resource_params:
-        if given is not None and name in given:
-            injected[name] = given[name]
-        elif name in defs.resources:
-            injected[name] = defs.resources[name]
-        else:
+    """The resources the asset's parameters name, opened; the ones it names in
+    `required_resource_keys` are opened too (for `context.resources`)."""
+    params = defs.inputs[definition.key].resource_params
+    for name in (*definition.required_resource_keys, *params):
+        if name not in scope.definitions:
             raise DefinitionError(
                 f"asset '{definition.key}' needs the resource '{name}', which "
                 "is not in Definitions(resources=...)"
             )
-    return injected
+    scope.open(definition.required_resource_keys)
+    return scope.open(params)
 
 
-def _unwrap(
-    result: Any, context: AssetExecutionContext | None
-) -> tuple[Any, Mapping[str, Any], str | None]:
-    """(value, metadata, data version) of what the function returned."""
-    if isinstance(result, MaterializeResult):
-        value, metadata, data_version = result.value, result.metadata, result.data_version
-    else:
-        value, metadata, data_version = result, {}, None
-    if context is not None and context.output_metadata:
-        metadata = {**context.output_metadata, **metadata}
-    return value, metadata, data_version
+def _close(scope: ResourceScope, step: StepKey) -> None:
+    try:
+        scope.close()
+    except Exception as error:  # a teardown that fails must not hide the step's outcome
+        logger.warning("step '%s': a resource's teardown raised %s: %s", step, type(error).__name__, error)
+
+
+def _severity(result: AssetCheckResult) -> Literal["ERROR", "WARN"]:
+    return "WARN" if result.severity is AssetCheckSeverity.WARN else "ERROR"
+
+
+class _IOManagers:
+    """The IO manager of each asset: the resource its `io_manager_key` names, or the
+    executor's default for the key `io_manager` when no such resource is given."""
+
+    def __init__(self, defs: Definitions, scope: ResourceScope, default: IOManager) -> None:
+        self.defs, self.scope = defs, scope
+        self.default = default
+
+    def of(self, key: AssetKey) -> Any:
+        definition = self.defs.assets.get(key)
+        manager_key = definition.io_manager_key if definition is not None else "io_manager"
+        if manager_key in self.scope.definitions:
+            return self.scope.get(manager_key)
+        if manager_key == "io_manager":
+            return self.default
+        raise DefinitionError(
+            f"asset '{key}' names io_manager_key '{manager_key}', which is not in "
+            "Definitions(resources=...)"
+        )
 
 
 def _check_metadata(result: AssetCheckResult) -> Mapping[str, Any]:

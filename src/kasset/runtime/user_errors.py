@@ -7,7 +7,12 @@ import builtins
 import traceback
 
 from kasset.errors import UserCodeError
-from kasset.runtime.records import ErrorRecord, error_payload, truncate_traceback
+from kasset.runtime.records import (
+    ErrorRecord,
+    RetryRequestRecord,
+    error_payload,
+    truncate_traceback,
+)
 
 __all__ = [
     "error_type_name",
@@ -40,11 +45,23 @@ def user_traceback(error: BaseException) -> str:
     return "".join(traceback.format_exception(type(error), error, tb.tb_next if tb else None))
 
 
-def user_error_payload(error: UserCodeError, *, retryable: bool = True) -> ErrorRecord:
-    """The `error` of a STEP_FAILED event: the original exception's type and message."""
+def user_error_payload(
+    error: UserCodeError,
+    *,
+    retryable: bool = True,
+    retry_requested: RetryRequestRecord | None = None,
+) -> ErrorRecord:
+    """The `error` of a STEP_FAILED event: the original exception's type and message
+    (for RetryRequested raised `from` an error, that error's)."""
     original = error.original
+    if retry_requested is not None and original.__cause__ is not None:
+        original = original.__cause__
     return error_payload(
-        error_type_name(original), safe_str(original), error.traceback_text, retryable=retryable
+        error_type_name(original),
+        safe_str(original),
+        error.traceback_text,
+        retryable=retryable,
+        retry_requested=retry_requested,
     )
 
 

@@ -83,7 +83,7 @@ class ScriptedRunner:
         return len(self.in_flight)
 
 
-NO_RETRIES = RetryPolicy()
+NO_RETRIES = RetryPolicy(max_retries=0)
 
 
 def plan_of(

@@ -70,7 +70,7 @@ def test_times_from_the_clock_are_reported_in_utc() -> None:
     assert naive.to_dict()["timestamp"] == "2024-01-02T03:04:05Z"
 
 
-def test_summarize_metadata_keeps_numbers_and_strings_everything_else() -> None:
+def test_summarize_metadata_keeps_scalars_types_paths_and_json_as_dagster_does_and_strings_the_rest() -> None:
     summary = summarize_metadata(
         {
             "rows": 3,
@@ -90,8 +90,8 @@ def test_summarize_metadata_keeps_numbers_and_strings_everything_else() -> None:
         "ratio": 0.5,
         "ok": True,
         "none": None,
-        "path": "/data/x",
-        "columns": "['a', 'b']",
+        "path": {"type": "path", "value": "/data/x"},
+        "columns": {"type": "json", "value": ["a", "b"]},
         "price": "1.50",
         "nan": "nan",
         "huge": str(2**70),
