@@ -1,8 +1,11 @@
 """kasset: declare data assets in Python, materialize them on Kubernetes.
 
-Everything public is re-exported here; every other module is private.
+Everything public is re-exported here; every other module is private. Names follow
+Dagster's; a Dagster name kasset refuses raises, at import, one line saying what to use
+instead (`kasset.refused`).
 """
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from kasset.definitions import (
@@ -11,23 +14,82 @@ from kasset.definitions import (
     AssetExecutionContext,
     AssetIn,
     AssetKey,
+    AssetMaterialization,
+    AssetObservation,
+    AssetsDefinition,
+    AssetSelection,
+    Backoff,
     DailyPartitionsDefinition,
+    DataVersion,
     Definitions,
+    EnvVar,
     HourlyPartitionsDefinition,
+    Jitter,
     MaterializeResult,
+    MetadataValue,
+    OpExecutionContext,
+    Output,
     Resources,
     RetryPolicy,
+    RetryRequested,
     ScheduleDefinition,
     StaticPartitionsDefinition,
+    TableColumn,
+    TableColumnConstraints,
+    TableRecord,
+    TableSchema,
     Toleration,
     asset,
     asset_check,
+    build_asset_context,
+    define_asset_job,
+    definitions,
 )
+from kasset.refused import refusal
 
 if TYPE_CHECKING:
+    from kasset.definitions.config import (
+        Config,
+        ConfigurableIOManager,
+        ConfigurableResource,
+        InitResourceContext,
+        ResourceDefinition,
+        RunConfig,
+        io_manager,
+        resource,
+    )
     from kasset.local import ExecutionResult, materialize
+    from kasset.runtime.io_managers import (
+        FilesystemIOManager,
+        InMemoryIOManager,
+        InputContext,
+        IOManager,
+        OutputContext,
+    )
+    from kasset.runtime.upath_io import UPathIOManager
 
 __version__ = "0.1.0"
+
+# Loaded on first use: pydantic only for code that declares config, the executors only
+# where something is materialized, so a step pod starts fast.
+_LAZY = {
+    "Config": "kasset.definitions.config",
+    "ConfigurableIOManager": "kasset.definitions.config",
+    "ConfigurableResource": "kasset.definitions.config",
+    "InitResourceContext": "kasset.definitions.config",
+    "ResourceDefinition": "kasset.definitions.config",
+    "RunConfig": "kasset.definitions.config",
+    "io_manager": "kasset.definitions.config",
+    "resource": "kasset.definitions.config",
+    "ExecutionResult": "kasset.local",
+    "materialize": "kasset.local",
+    "FilesystemIOManager": "kasset.runtime.io_managers",
+    "InMemoryIOManager": "kasset.runtime.io_managers",
+    "InputContext": "kasset.runtime.io_managers",
+    "IOManager": "kasset.runtime.io_managers",
+    "OutputContext": "kasset.runtime.io_managers",
+    "UPathIOManager": "kasset.runtime.upath_io",
+}
 
 __all__ = [
     "AssetCheckResult",
@@ -35,26 +97,60 @@ __all__ = [
     "AssetExecutionContext",
     "AssetIn",
     "AssetKey",
+    "AssetMaterialization",
+    "AssetObservation",
+    "AssetSelection",
+    "AssetsDefinition",
+    "Backoff",
+    "Config",
+    "ConfigurableIOManager",
+    "ConfigurableResource",
     "DailyPartitionsDefinition",
+    "DataVersion",
     "Definitions",
+    "EnvVar",
     "ExecutionResult",
+    "FilesystemIOManager",
     "HourlyPartitionsDefinition",
+    "IOManager",
+    "InMemoryIOManager",
+    "InitResourceContext",
+    "InputContext",
+    "Jitter",
     "MaterializeResult",
+    "MetadataValue",
+    "OpExecutionContext",
+    "Output",
+    "OutputContext",
+    "ResourceDefinition",
     "Resources",
     "RetryPolicy",
+    "RetryRequested",
+    "RunConfig",
     "ScheduleDefinition",
     "StaticPartitionsDefinition",
+    "TableColumn",
+    "TableColumnConstraints",
+    "TableRecord",
+    "TableSchema",
     "Toleration",
+    "UPathIOManager",
     "asset",
     "asset_check",
+    "build_asset_context",
+    "define_asset_job",
+    "definitions",
+    "io_manager",
     "materialize",
+    "resource",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    # `materialize` loads on first use, so step pods (which never call it) start faster.
-    if name in ("ExecutionResult", "materialize"):
-        from kasset import local
-
-        return getattr(local, name)
+    module = _LAZY.get(name)
+    if module is not None:
+        return getattr(import_module(module), name)
+    refused = refusal(name)
+    if refused is not None:
+        raise refused
     raise AttributeError(f"module 'kasset' has no attribute {name!r}")

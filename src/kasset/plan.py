@@ -10,10 +10,11 @@ tested exhaustively without one.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 from kasset.definitions.keys import AssetKey, StepKey
 from kasset.definitions.policies import NO_RETRIES, RetryPolicy
@@ -29,10 +30,10 @@ __all__ = [
     "FinishRun",
     "LaunchStep",
     "PlannedStep",
+    "RetryRequest",
     "RunPhase",
     "RunPlan",
     "RunState",
-    "RetryRequest",
     "StepFailed",
     "StepPhase",
     "StepState",
@@ -196,6 +197,20 @@ class StepFailed:
 class RetryRequest:
     max_retries: int
     delay: float = 0.0
+
+    @classmethod
+    def from_error(cls, error: Any) -> RetryRequest | None:
+        """From the `error` of a STEP_FAILED event (`retryRequested: {maxRetries,
+        delaySeconds}`), when the step's code raised RetryRequested."""
+        request = error.get("retryRequested") if isinstance(error, Mapping) else None
+        if not isinstance(request, Mapping):
+            return None
+        try:
+            retries = max(0, min(100, int(request.get("maxRetries", 1))))
+            delay = max(0.0, min(86400.0, float(request.get("delaySeconds") or 0.0)))
+        except (TypeError, ValueError):
+            return None
+        return cls(retries, delay)
 
 
 @dataclass(frozen=True)

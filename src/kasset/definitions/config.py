@@ -25,6 +25,7 @@ __all__ = [
     "RunConfig",
     "build_config",
     "config_json_schema",
+    "io_manager",
     "resource",
 ]
 
@@ -88,7 +89,9 @@ class RunConfig:
     def to_json(self) -> dict[str, Any]:
         """The JSON form (what a Materialization's `spec.runConfig` holds)."""
         ops = {
-            name: {"config": entry.model_dump(mode="json") if isinstance(entry, Config) else entry}
+            name: {"config": entry.model_dump(mode="json")}
+            if isinstance(entry, Config)
+            else {"config": self.op_values([name])}
             for name, entry in self.ops.items()
         }
         result: dict[str, Any] = {}
@@ -252,3 +255,7 @@ def resource(
         return ResourceDefinition(func, config_schema, description, required_resource_keys)
 
     return decorate(fn) if fn is not None else decorate
+
+
+io_manager = resource
+"""`@io_manager`: Dagster's decorator for a function that returns an IO manager."""

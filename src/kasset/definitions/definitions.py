@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from kasset.definitions.asset import AssetsDefinition, InputSpec
+from kasset.definitions.asset import DEFAULT_IO_MANAGER_KEY, AssetsDefinition, InputSpec
 from kasset.definitions.check import AssetChecksDefinition
+from kasset.definitions.jobs import JobDefinition, UnresolvedAssetJobDefinition, resolve_job
 from kasset.definitions.keys import AssetKey
 from kasset.definitions.schedule import ScheduleDefinition
 from kasset.errors import DefinitionError
 from kasset.graph import AssetGraph, AssetNode, CheckNode, _suggest
 
-__all__ = ["Definitions", "ResolvedInputs"]
+__all__ = ["Definitions", "ResolvedInputs", "call_definitions_functions", "definitions"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,23 @@ class Definitions:
         schedules: Iterable[ScheduleDefinition] = (),
         io_manager: Any = None,
         resources: Mapping[str, Any] | None = None,
+        jobs: Iterable[UnresolvedAssetJobDefinition] = (),
+        sensors: Iterable[Any] = (),
+        executor: Any = None,
+        loggers: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> None:
+        if list(sensors):
+            raise DefinitionError(
+                "Definitions(sensors=...): kasset has no sensors yet; use a ScheduleDefinition, "
+                "or create a Materialization from your own controller"
+            )
+        if executor is not None:
+            raise DefinitionError(
+                "Definitions(executor=...): kasset runs each step in its own pod (or process "
+                "with --local); there is no executor to choose"
+            )
+        self.metadata = dict(metadata or {})
         self.assets: dict[AssetKey, AssetsDefinition] = {}
         checks: list[AssetChecksDefinition] = list(asset_checks)
         for item in assets:
@@ -63,6 +80,7 @@ class Definitions:
                 )
         self.resources: dict[str, Any] = dict(resources or {})
         self.io_manager = io_manager
+        self._check_io_manager_keys()
         self.checks: dict[AssetKey, list[AssetChecksDefinition]] = {}
         for check in checks:
             self._add_check(check)
@@ -77,8 +95,21 @@ class Definitions:
         }
         self._check_partitions()
         self.graph = AssetGraph(self._nodes())
+        self.jobs: dict[str, JobDefinition] = {}
+        for job in [*jobs, *(s.job for s in schedules if s.job is not None)]:
+            if not isinstance(job, UnresolvedAssetJobDefinition):
+                raise DefinitionError(
+                    f"Definitions(jobs=...) takes define_asset_job(...), got {job!r}"
+                )
+            known = self.jobs.get(job.name)
+            if known is not None and known.source is not job:
+                raise DefinitionError(f"duplicate job name '{job.name}'")
+            self.jobs[job.name] = resolve_job(job, self.graph)
         self.schedules: dict[str, ScheduleDefinition] = {}
-        for schedule in schedules:
+        for given in schedules:
+            schedule = given
+            if given.job is not None:
+                schedule = given.for_job(self.jobs[given.job.name].selection)
             if schedule.name in self.schedules:
                 raise DefinitionError(f"duplicate schedule name '{schedule.name}'")
             try:
@@ -187,6 +218,47 @@ class Definitions:
     def all_checks(self) -> list[AssetChecksDefinition]:
         return [c for key in self.graph.order for c in self.checks.get(key, [])]
 
+    def _check_io_manager_keys(self) -> None:
+        for key, definition in self.assets.items():
+            wanted = definition.io_manager_key
+            if wanted != DEFAULT_IO_MANAGER_KEY and wanted not in self.resources:
+                raise DefinitionError(
+                    f"asset '{key}' names io_manager_key '{wanted}', which is not in "
+                    f"Definitions(resources=...){_suggest(wanted, self.resources)}"
+                )
+
+    def get_job_def(self, name: str) -> JobDefinition:
+        try:
+            return self.jobs[name]
+        except KeyError:
+            raise DefinitionError(f"no job named '{name}'{_suggest(name, self.jobs)}") from None
+
+    resolve_job_def = get_job_def
+
+    def get_schedule_def(self, name: str) -> ScheduleDefinition:
+        return self.schedules[name]
+
+    def get_assets_def(self, key: AssetKey | str) -> AssetsDefinition:
+        return self.get_asset(AssetKey.from_coercible(key) if not isinstance(key, str) else key)
+
+    @staticmethod
+    def merge(*many: Definitions) -> Definitions:
+        """One Definitions of several (their assets, checks, jobs, schedules, resources)."""
+        resources: dict[str, Any] = {}
+        for defs in many:
+            for name, value in defs.resources.items():
+                if name in resources and resources[name] is not value:
+                    raise DefinitionError(f"Definitions.merge: two resources named '{name}'")
+                resources[name] = value
+        return Definitions(
+            assets=[a for d in many for a in d.assets.values()],
+            asset_checks=[c for d in many for c in d.all_checks],
+            schedules=[s for d in many for s in d.schedules.values()],
+            resources=resources,
+            jobs=[j.source for d in many for j in d.jobs.values() if j.source is not None],
+            io_manager=next((d.io_manager for d in many if d.io_manager is not None), None),
+        )
+
     def get_asset(self, key: AssetKey | str) -> AssetsDefinition:
         asset_key = self.graph.resolve_key(key) if isinstance(key, str) else key
         return self.assets[asset_key]
@@ -197,3 +269,24 @@ class Definitions:
 
 def _fn_name(definition: AssetsDefinition) -> str:
     return getattr(definition.fn, "__qualname__", repr(definition.fn))
+
+
+def definitions(fn: Any) -> Any:
+    """`@definitions` on a function that returns a Definitions: the code location calls
+    it when it is loaded."""
+    fn.__kasset_definitions__ = True
+    return fn
+
+
+def call_definitions_functions(module: Any) -> None:
+    """Replaces each `@definitions` function of a loaded module by the Definitions it
+    returns, so the loaders find it like a module-level `defs = Definitions(...)`."""
+    for name, value in list(vars(module).items()):
+        if callable(value) and getattr(value, "__kasset_definitions__", False) is True:
+            made = value()
+            if not isinstance(made, Definitions):
+                raise DefinitionError(
+                    f"@definitions function {module.__name__}.{name} returned "
+                    f"{type(made).__name__}, not a Definitions"
+                )
+            setattr(module, name, made)

@@ -34,7 +34,8 @@ class EnvVar(str):
             return self.convert(value)
         except ValueError:
             raise DefinitionError(
-                f"environment variable {self.env_var_name}={value!r} is not a {self.convert.__name__}"
+                f"environment variable {self.env_var_name}={value!r} "
+                f"is not a {self.convert.__name__}"
             ) from None
 
     @classmethod

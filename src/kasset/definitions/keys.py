@@ -69,6 +69,10 @@ class AssetKey:
     def to_string(self) -> str:
         return "/".join(self.path)
 
+    def to_user_string(self) -> str:
+        """Dagster's name for `to_string`."""
+        return self.to_string()
+
     @property
     def name(self) -> str:
         return self.path[-1]

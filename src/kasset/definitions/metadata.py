@@ -9,6 +9,7 @@ its text instead of failing the step.
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import os
@@ -67,15 +68,15 @@ class MetadataValue:
         return TextMetadataValue(str(text))
 
     @staticmethod
-    def int(value: int) -> IntMetadataValue:
+    def int(value: builtins.int) -> IntMetadataValue:
         return IntMetadataValue(value)
 
     @staticmethod
-    def float(value: float) -> FloatMetadataValue:
+    def float(value: builtins.float) -> FloatMetadataValue:
         return FloatMetadataValue(value)
 
     @staticmethod
-    def bool(value: bool) -> BoolMetadataValue:
+    def bool(value: builtins.bool) -> BoolMetadataValue:
         return BoolMetadataValue(value)
 
     @staticmethod
@@ -109,12 +110,12 @@ class MetadataValue:
         return TableSchemaMetadataValue(schema)
 
     @staticmethod
-    def timestamp(value: float | datetime) -> TimestampMetadataValue:
+    def timestamp(value: builtins.float | datetime) -> TimestampMetadataValue:
         if isinstance(value, datetime):
             if value.tzinfo is None:
                 raise ValueError("MetadataValue.timestamp needs a timezone-aware datetime")
             return TimestampMetadataValue(value.timestamp())
-        return TimestampMetadataValue(float(value))
+        return TimestampMetadataValue(builtins.float(value))
 
     @staticmethod
     def asset(asset_key: AssetKey | str | Sequence[str]) -> AssetMetadataValue:
@@ -176,7 +177,7 @@ class NullMetadataValue(MetadataValue):
 
 @dataclass(frozen=True)
 class UrlMetadataValue(MetadataValue):
-    url: str
+    url: str  # type: ignore[assignment]  # Dagster's attribute, over the constructor
     kind: ClassVar[str] = "url"
 
     @property
@@ -186,7 +187,7 @@ class UrlMetadataValue(MetadataValue):
 
 @dataclass(frozen=True)
 class PathMetadataValue(MetadataValue):
-    path: str
+    path: str  # type: ignore[assignment]  # Dagster's attribute, over the constructor
     kind: ClassVar[str] = "path"
 
     @property
@@ -300,6 +301,8 @@ class TableRecord:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TableRecord) and self.data == other.data
+
+    __hash__ = None  # type: ignore[assignment]  # holds a dict: unhashable, like it
 
     def __repr__(self) -> str:
         return f"TableRecord({self.data!r})"

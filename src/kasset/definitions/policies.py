@@ -49,14 +49,14 @@ class RetryPolicy:
             raise DefinitionError(f"RetryPolicy.delay must not be negative, got {self.delay}")
         if isinstance(self.backoff, str) and not isinstance(self.backoff, Backoff):
             object.__setattr__(self, "backoff", _enum(Backoff, self.backoff, "backoff"))
-        elif self.backoff is not None and not isinstance(self.backoff, Backoff):
-            if self.backoff < 1:
-                raise DefinitionError(f"RetryPolicy.backoff must be >= 1, got {self.backoff}")
+        elif (
+            self.backoff is not None and not isinstance(self.backoff, Backoff) and self.backoff < 1
+        ):
+            raise DefinitionError(f"RetryPolicy.backoff must be >= 1, got {self.backoff}")
         if self.jitter is not None and not isinstance(self.jitter, Jitter):
             object.__setattr__(self, "jitter", _enum(Jitter, self.jitter, "jitter"))
-        if (self.backoff is not None or self.jitter is not None) and self.delay is None:
-            if isinstance(self.backoff, Backoff) or self.jitter is not None:
-                raise DefinitionError("RetryPolicy: backoff and jitter need a delay")
+        if self.delay is None and (isinstance(self.backoff, Backoff) or self.jitter is not None):
+            raise DefinitionError("RetryPolicy: backoff and jitter need a delay")
 
     def delay_before(self, attempt: int, salt: str = "") -> float:
         """Seconds to wait before `attempt` (2 is the first retry). Jitter is drawn from
@@ -77,7 +77,7 @@ class RetryPolicy:
                 delay *= draw
             else:
                 delay += (2 * draw - 1) * base
-        return max(0.0, delay)
+        return max(0.0, float(delay))
 
     def spec(self) -> dict[str, Any]:
         spec: dict[str, Any] = {"maxRetries": self.max_retries, "delaySeconds": self.delay or 0.0}

@@ -6,10 +6,12 @@ closed (the 02:00 tick of a daily schedule materializes yesterday).
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kasset.errors import DefinitionError
@@ -19,15 +21,65 @@ __all__ = ["ScheduleDefinition"]
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ScheduleDefinition:
-    """`ScheduleDefinition(name="nightly", cron="0 2 * * *", selection="group:raw")`."""
+    """`ScheduleDefinition(name="nightly", cron="0 2 * * *", selection="group:raw")`, or
+    Dagster's `ScheduleDefinition(job=nightly_job, cron_schedule="0 2 * * *",
+    execution_timezone="Europe/Berlin")`. A Dagster-style name such as `nightly_job_schedule`
+    is kept with `-` for `_` (it becomes part of Kubernetes object names)."""
 
     name: str
     cron: str
     selection: str = "*"
     timezone: str = "UTC"
     description: str | None = None
+    job: Any = field(default=None, compare=False)
+    job_name: str | None = None
+    run_config: Any = field(default=None, compare=False)
+    tags: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def __init__(
+        self,
+        name: str | None = None,
+        cron: str | None = None,
+        selection: str = "*",
+        timezone: str | None = None,
+        description: str | None = None,
+        *,
+        cron_schedule: str | None = None,
+        execution_timezone: str | None = None,
+        job: Any = None,
+        job_name: str | None = None,
+        run_config: Any = None,
+        tags: Mapping[str, str] | None = None,
+        default_status: Any = None,
+    ) -> None:
+        chosen = name or (f"{job.name}_schedule" if job is not None else None)
+        if chosen is None:
+            raise DefinitionError("ScheduleDefinition needs a name (or a job to name it after)")
+        cron_text = cron or cron_schedule
+        if cron_text is None:
+            raise DefinitionError(f"schedule '{chosen}': give cron (or cron_schedule)")
+        values = {
+            "name": chosen.replace("_", "-").lower(),
+            "cron": cron_text,
+            "selection": selection,
+            "timezone": timezone or execution_timezone or "UTC",
+            "description": description,
+            "job": job,
+            "job_name": job.name if job is not None else job_name,
+            "run_config": run_config,
+            "tags": dict(tags or {}),
+        }
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+        self.__post_init__()
+
+    def for_job(self, selection: str) -> ScheduleDefinition:
+        """This schedule with its job's resolved selection."""
+        copy = dataclasses.replace(self)
+        object.__setattr__(copy, "selection", selection)
+        return copy
 
     def __post_init__(self) -> None:
         where = f"schedule '{self.name}'"
@@ -69,10 +121,13 @@ class ScheduleDefinition:
         )
         return tick.astimezone(UTC)
 
-    def spec(self) -> dict[str, str]:
-        return {
+    def spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = {
             "name": self.name,
             "cron": self.cron,
             "timezone": self.timezone,
             "selection": self.selection,
         }
+        if self.job_name:
+            spec["job"] = self.job_name
+        return spec

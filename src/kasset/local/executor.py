@@ -7,12 +7,13 @@ and event files under `./.kasset/runs/<run id>/`.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from kasset.local.loading import CodeLocation
 from kasset.local.loop import drive
 from kasset.local.processes import SubprocessRunner
 from kasset.local.progress import ProgressDisplay, format_summary
+from kasset.local.run_config import check_run_config, run_config_json
 from kasset.plan import Cancel, RunPhase, RunState, StepPhase, StopStep, advance, build_plan
 
 __all__ = ["DEFAULT_HOME", "LocalRun", "new_run_id", "run_local"]
@@ -73,12 +75,21 @@ def run_local(
     python: str = sys.executable,
     grace_seconds: float = 5.0,
     clock: Callable[[], float] = time.monotonic,
+    run_config: Any = None,
+    tags: Mapping[str, str] | None = None,
 ) -> LocalRun:
     """Plans the run in this process (so definition and selection mistakes surface
     here, as DefinitionErrors), then runs every step as a subprocess."""
     plan = build_plan(
         defs.graph, selection, partitions, max_parallel=max_parallel or os.cpu_count() or 1
     )
+    check_run_config(defs, {step.asset for step in plan.steps}, run_config)
+    env = dict(os.environ)
+    config_json = run_config_json(run_config)
+    if config_json:
+        env["KASSET_RUN_CONFIG"] = config_json
+    if tags:
+        env["KASSET_RUN_TAGS"] = json.dumps(dict(tags))
     run_id = run_id or new_run_id()
     home = home.resolve()
     storage = (storage_dir or home / "storage").resolve()
@@ -92,6 +103,7 @@ def run_local(
         path_entry=location.path_entry,
         cwd=os.getcwd(),
         python=python,
+        env=env,
         grace_seconds=grace_seconds,
     )
     out = stream or sys.stdout

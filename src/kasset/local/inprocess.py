@@ -22,7 +22,16 @@ from kasset.definitions.results import NO_VALUE
 from kasset.errors import KassetError, UserCodeError
 from kasset.local.loop import drive
 from kasset.local.result import ExecutionResult
-from kasset.plan import Event, RunPhase, RunState, StepFailed, StepSucceeded, build_plan
+from kasset.local.run_config import check_run_config
+from kasset.plan import (
+    Event,
+    RetryRequest,
+    RunPhase,
+    RunState,
+    StepFailed,
+    StepSucceeded,
+    build_plan,
+)
 
 __all__ = ["materialize"]
 
@@ -38,6 +47,8 @@ def materialize(
     run_id: str | None = None,
     raise_on_error: bool = True,
     max_parallel: int = 1,
+    run_config: Any = None,
+    tags: Mapping[str, str] | None = None,
 ) -> ExecutionResult:
     """Materializes assets in this process and returns the result.
 
@@ -50,7 +61,8 @@ def materialize(
     `items` are assets and checks, or a Definitions; `selection` uses the selection
     syntax. Values pass between steps through `io_manager` (default: in memory). With
     `raise_on_error`, a failed run raises the first step's error (a UserCodeError whose
-    `__cause__` is the exception the function raised).
+    `__cause__` is the exception the function raised). `run_config` (a RunConfig or
+    its dict form) is checked against every selected asset's Config before anything runs.
     """
     from kasset.runtime.io_managers import InMemoryIOManager
     from kasset.runtime.sinks import ListSink
@@ -60,6 +72,7 @@ def materialize(
     if partition_key is not None:
         keys.insert(0, partition_key)
     plan = build_plan(defs.graph, selection, keys or None, max_parallel=max_parallel)
+    check_run_config(defs, {step.asset for step in plan.steps}, run_config)
     sink = ListSink()
     runner = InProcessRunner(
         defs,
@@ -69,6 +82,7 @@ def materialize(
         defs.resources,
         threads=max_parallel,
     )
+    runner.run_config, runner.tags = run_config, dict(tags or {})
     try:
         state = drive(RunState(plan), runner)
     finally:
@@ -100,6 +114,7 @@ def _definitions(
             assets=list(items.assets.values()),
             asset_checks=items.all_checks,
             schedules=list(items.schedules.values()),
+            jobs=[job.source for job in items.jobs.values() if job.source is not None],
             io_manager=items.io_manager,
             resources={**items.resources, **resources},
         )
@@ -128,6 +143,8 @@ class InProcessRunner:
         self._done: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self._in_flight = 0
         self._pool = ThreadPoolExecutor(threads, "kasset-step") if threads > 1 else None
+        self.run_config: Any = None
+        self.tags: dict[str, str] = {}
 
     def launch(self, step: StepKey, attempt: int) -> None:
         self._in_flight += 1
@@ -152,6 +169,8 @@ class InProcessRunner:
                 io_manager=self.io_manager,
                 sink=self.sink,
                 resources=self.resources,
+                run_config=self.run_config,
+                run_tags=self.tags,
             )
         except Exception as error:  # a bug below the user's code: fail the step, loudly
             self.errors[step] = error
@@ -162,7 +181,9 @@ class InProcessRunner:
             return StepSucceeded(step, attempt)
         failure = outcome.error
         self.errors[step] = failure if isinstance(failure, BaseException) else None
-        return StepFailed(step, attempt, outcome.message, outcome.retryable)
+        request = outcome.retry_requested
+        retry = RetryRequest(request.max_retries, request.delay_seconds) if request else None
+        return StepFailed(step, attempt, outcome.message, outcome.retryable, False, retry)
 
     def stop(self, step: StepKey, attempt: int, reason: str) -> None:
         # A Python thread cannot be interrupted: the plan has already given up on this

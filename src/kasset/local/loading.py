@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from kasset.definitions.definitions import Definitions
+from kasset.definitions.definitions import Definitions, call_definitions_functions
 from kasset.errors import CodeLocationError, DefinitionError
 
 __all__ = ["CodeLocation", "find_definitions", "load_definitions", "parse_code_location"]
@@ -144,5 +144,6 @@ def load_definitions(text: str, cwd: str | Path | None = None) -> tuple[CodeLoca
     Definitions it names."""
     location = parse_code_location(text, cwd)
     module = import_module(location)
+    call_definitions_functions(module)
     attribute, defs = find_definitions(module, location.attribute)
     return CodeLocation(location.module, attribute, location.path_entry), defs

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kasset.definitions.keys import StepKey
-from kasset.plan import Event, StepFailed, StepSucceeded
+from kasset.plan import Event, RetryRequest, StepFailed, StepSucceeded
 
 __all__ = ["StepProcess", "SubprocessRunner", "outcome_of", "read_events", "step_file_stem"]
 
@@ -236,7 +236,8 @@ def outcome_of(
         kind, text = error.get("type") or "Error", error.get("message") or ""
         # A blocking check's message already says what failed; a user error needs its type.
         message = text if kind == BLOCKING_CHECK_FAILED else f"{kind}: {text}".strip()
-        return StepFailed(step, attempt, message, bool(error.get("retryable", True)))
+        retryable = bool(error.get("retryable", True))
+        return StepFailed(step, attempt, message, retryable, False, RetryRequest.from_error(error))
     tail = _log_tail(log_file)
     message = f"exited with status {returncode}" + (f": {tail}" if tail else "")
     # Status 2 is a usage or code-location error: the same code will fail the same way.

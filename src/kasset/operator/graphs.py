@@ -20,7 +20,7 @@ from kasset.definitions.partitions import (
     TimeWindowPartitionsDefinition,
     partitions_from_spec,
 )
-from kasset.definitions.policies import RetryPolicy
+from kasset.definitions.policies import Backoff, Jitter, RetryPolicy
 from kasset.definitions.schedule import ScheduleDefinition
 from kasset.errors import DefinitionError, PlanError
 from kasset.graph import AssetGraph, AssetNode, CheckNode
@@ -95,8 +95,8 @@ def graph_from_resource(spec: AssetGraphSpec) -> AssetGraph:
                 retry_policy=RetryPolicy(
                     policy.max_retries,
                     policy.delay_seconds,
-                    policy.backoff_kind or policy.backoff,
-                    policy.jitter,
+                    Backoff(policy.backoff_kind) if policy.backoff_kind else policy.backoff,
+                    Jitter(policy.jitter) if policy.jitter else None,
                 ),
                 timeout=float(asset.timeout_seconds or defaults.timeout_seconds),
             )

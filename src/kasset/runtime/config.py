@@ -5,6 +5,7 @@ mappings and paths it is given."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ class RuntimeConfig:
     event_file: str | None = None
     termination_log: str | None = None
     python_path: tuple[str, ...] = ()
+    #: The run's config (JSON, KASSET_RUN_CONFIG) and tags (JSON, KASSET_RUN_TAGS).
+    run_config: str | None = None
+    run_tags: tuple[tuple[str, str], ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +95,21 @@ def read_config(argv: Sequence[str], environ: Mapping[str, str]) -> RuntimeConfi
         termination_log=pick(args.termination_log, "KASSET_TERMINATION_LOG")
         or _default_termination_log(),
         python_path=tuple(p for p in python_path.split(os.pathsep) if p),
+        run_config=environ.get("KASSET_RUN_CONFIG") or None,
+        run_tags=_tags(environ.get("KASSET_RUN_TAGS")),
     )
+
+
+def _tags(text: str | None) -> tuple[tuple[str, str], ...]:
+    if not text:
+        return ()
+    try:
+        loaded = json.loads(text)
+    except ValueError:
+        raise UsageError("KASSET_RUN_TAGS is not a JSON object") from None
+    if not isinstance(loaded, dict):
+        raise UsageError("KASSET_RUN_TAGS is not a JSON object")
+    return tuple(sorted((str(k), str(v)) for k, v in loaded.items()))
 
 
 def _default_termination_log() -> str | None:

@@ -60,10 +60,10 @@ __all__ = [
     "ErrorPayload",
     "Event",
     "EventBuilder",
-    "TypedMetadata",
     "EventPayload",
     "EventRecord",
     "EventType",
+    "TypedMetadata",
     "error_payload",
     "summarize_metadata",
     "truncate_text",
@@ -92,8 +92,10 @@ class TypedMetadata(BaseModel):
 
 
 _MetadataValue: TypeAlias = (
-    Annotated[str, _Str(max_length=MAX_METADATA_VALUE)] | int | float | bool | None | TypedMetadata
+    Annotated[str, _Str(max_length=MAX_METADATA_VALUE)] | int | float | bool | TypedMetadata | None
 )
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore"

@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Sequence
 from types import ModuleType
 
-from kasset.definitions.definitions import Definitions
+from kasset.definitions.definitions import Definitions, call_definitions_functions
 from kasset.errors import CodeLocationError, DefinitionError
 
 __all__ = ["DEFAULT_ATTRIBUTE", "load_code_location", "parse_code_location"]
@@ -42,6 +42,7 @@ def load_code_location(
         if entry and entry not in sys.path:
             sys.path.insert(0, entry)
     module = _import(module_name)
+    call_definitions_functions(module)
     return _definitions_of(module, attribute)
 
 

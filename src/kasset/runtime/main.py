@@ -84,6 +84,8 @@ def _run(config: RuntimeConfig, sink: _OutcomeTracking, builder: EventBuilder) -
             attempt=config.attempt,
             io_manager=io_manager,
             sink=sink,
+            run_config=config.run_config,
+            run_tags=dict(config.run_tags),
         )
     except KassetError as error:  # the step cannot run as configured: retrying won't help
         message = " ".join(str(error).split())

@@ -93,7 +93,7 @@ EventType: TypeAlias = Literal[
     "STEP_FAILED",
 ]
 Severity: TypeAlias = Literal["ERROR", "WARN"]
-MetadataValue: TypeAlias = str | int | float | bool | None | dict[str, Any]
+MetadataValue: TypeAlias = str | int | float | bool | dict[str, Any] | None
 """A scalar, or a typed entry `{"type": "url"|"md"|"table"|..., "value": ...}`."""
 MAX_TYPED_METADATA_VALUE = 2048
 """Characters of JSON a typed entry may take (a table keeps the rows that fit)."""

@@ -25,7 +25,7 @@ class RunSettings:
     @classmethod
     def of(cls, run_config: Any, tags: Mapping[str, str] | None = None) -> RunSettings:
         """From a RunConfig, its dict form, its JSON text (`KASSET_RUN_CONFIG`), or None."""
-        if run_config is None or run_config == {} or run_config == "":
+        if run_config is None or (isinstance(run_config, str | dict) and not run_config):
             return cls(tags=dict(tags or {}))
         if isinstance(run_config, str):
             try:

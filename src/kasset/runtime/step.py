@@ -33,17 +33,17 @@ from kasset.runtime.inputs import FanInKeys, InputLoader
 from kasset.runtime.io_managers import IOManager, OutputContext, OutputNotFoundError
 from kasset.runtime.records import (
     ERROR_TYPE_BLOCKING_CHECK,
-    RetryRequestRecord,
     EventBuilder,
     EventRecord,
+    RetryRequestRecord,
     error_payload,
     is_bool,
     truncate_traceback,
     utc_now,
 )
 from kasset.runtime.resource_scope import ResourceScope
-from kasset.runtime.run_settings import RunSettings
 from kasset.runtime.returns import Returned, collect
+from kasset.runtime.run_settings import RunSettings
 from kasset.runtime.sinks import EventSink
 from kasset.runtime.user_errors import (
     error_type_name,
@@ -216,8 +216,9 @@ class _StepRun:
         """Reports the check results the asset returned; the blocking ones that failed."""
         declared = {check.name: check for check in self.defs.checks.get(self.step.asset, ())}
         blocked: list[str] = []
-        for result in results:
-            name = result.check_name or (next(iter(declared)) if len(declared) == 1 else None)
+        for given in results:
+            result = given
+            name = given.check_name or (next(iter(declared)) if len(declared) == 1 else None)
             if name is None:
                 name = "check"
                 result = AssetCheckResult(
@@ -230,9 +231,9 @@ class _StepRun:
                 )
             )
             check = declared.get(name)
-            if check is not None and check.blocking and not result.passed:
-                if _severity(result) == "ERROR":
-                    blocked.append(name)
+            failed = not result.passed and _severity(result) == "ERROR"
+            if check is not None and check.blocking and failed:
+                blocked.append(name)
         return blocked
 
     def observe(self, observation: AssetObservation) -> None:
@@ -397,7 +398,9 @@ def _close(scope: ResourceScope, step: StepKey) -> None:
     try:
         scope.close()
     except Exception as error:  # a teardown that fails must not hide the step's outcome
-        logger.warning("step '%s': a resource's teardown raised %s: %s", step, type(error).__name__, error)
+        logger.warning(
+            "step '%s': a resource's teardown raised %s: %s", step, type(error).__name__, error
+        )
 
 
 def _severity(result: AssetCheckResult) -> Literal["ERROR", "WARN"]:
