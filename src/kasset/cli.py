@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from kasset.errors import KassetError
 
@@ -80,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["IfNotPresent", "Never", "Always"],
         default="IfNotPresent",
     )
+    compile_.add_argument(
+        "--secret-env",
+        action="append",
+        default=[],
+        metavar="NAME=SECRET:KEY",
+        help="give step pods the variable NAME from a key of a Secret (for EnvVar(NAME))",
+    )
     compile_.set_defaults(handler=_compile)
 
     mat = commands.add_parser(
@@ -110,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--storage", metavar="DIR", help="local storage dir (default: ./.kasset/storage)"
     )
     mat.add_argument("--run-id", metavar="ID", help="the run id (default: generated)")
+    mat.add_argument("--job", metavar="NAME", help="run a job (define_asset_job) of the graph")
+    mat.add_argument(
+        "--config", metavar="JSON|FILE", help="run config: inline JSON, or a JSON/YAML file"
+    )
     mat.add_argument("--wait", action="store_true", help="cluster: wait for the run to finish")
     mat.add_argument("--namespace", help="cluster: the namespace of the AssetGraph")
     mat.set_defaults(handler=_materialize)
@@ -176,6 +188,7 @@ def _compile(args: argparse.Namespace) -> int:
         storage_uri=args.storage_uri,
         storage_claim=args.storage_claim,
         image_pull_policy=args.image_pull_policy,
+        secret_env=_secret_env_bindings(args.secret_env),
     )
     text = to_yaml(compiled)
     if args.output and args.output != "-":
@@ -184,6 +197,17 @@ def _compile(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _secret_env_bindings(items: list[str]) -> dict[str, tuple[str, str]]:
+    bindings: dict[str, tuple[str, str]] = {}
+    for item in items:
+        name, _, source = item.partition("=")
+        secret, _, key = source.partition(":")
+        if not (name and secret and key):
+            raise KassetError(f"--secret-env {item!r}: expected NAME=SECRET:KEY")
+        bindings[name] = (secret, key)
+    return bindings
 
 
 def _materialize(args: argparse.Namespace) -> int:
@@ -197,14 +221,26 @@ def _materialize(args: argparse.Namespace) -> int:
     from kasset.local.executor import run_local
     from kasset.local.loading import load_definitions
     from kasset.local.partition_keys import expand_partitions
+    from kasset.local.run_config import read_run_config
     from kasset.plan import RunPhase
 
     location, defs = load_definitions(args.target)
-    partitions = expand_partitions(defs.graph, args.select, partition_text)
+    selection, run_config, tags = args.select, None, None
+    if args.job:
+        if args.select:
+            raise KassetError("give --job or --select, not both")
+        job = defs.get_job_def(args.job)
+        selection, run_config, tags = job.selection, job.config, {**job.tags}
+        tags["kasset.io/job"] = job.name
+    if args.config:
+        run_config = read_run_config(args.config)
+    partitions = expand_partitions(defs.graph, selection, partition_text)
     run = run_local(
         defs,
         location,
-        selection=args.select,
+        run_config=run_config,
+        tags=tags,
+        selection=selection,
         partitions=partitions,
         max_parallel=args.jobs,
         run_id=args.run_id,
@@ -230,8 +266,19 @@ def _materialize_on_cluster(args: argparse.Namespace, partition_text: str | None
             namespace=args.namespace,
             max_parallel=args.jobs,
             wait=args.wait,
+            job=args.job,
+            run_config=_cluster_run_config(args.config),
         )
     )
+
+
+def _cluster_run_config(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    from kasset.local.run_config import read_run_config
+
+    loaded: dict[str, Any] = read_run_config(text)
+    return loaded
 
 
 def _dev(args: argparse.Namespace) -> int:

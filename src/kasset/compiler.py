@@ -8,11 +8,19 @@ to plan and launch steps is compiled; the functions themselves stay in the image
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
 from kasset.definitions.definitions import Definitions
+from kasset.definitions.jobs import JobDefinition
+from kasset.definitions.metadata import (
+    MetadataValue,
+    normalize_metadata_value,
+    summary_entry,
+    wire_form,
+)
 from kasset.definitions.partitions import PartitionsDefinition
 from kasset.definitions.policies import Resources, Toleration
 from kasset.errors import DefinitionError
@@ -49,11 +57,16 @@ def compile_definitions(
     storage_claim: str | None = None,
     image_pull_policy: str = "IfNotPresent",
     max_parallel: int = 16,
+    secret_env: Mapping[str, tuple[str, str]] | None = None,
 ) -> AssetGraphResource:
     """Builds the AssetGraph resource for `defs`, validated by the resource models.
 
     >>> compile_definitions(defs, image="me/proj:1.0", module="proj.defs").spec.image
     'me/proj:1.0'
+
+    `secret_env` binds environment variables of the step pods (an `EnvVar("NAME")` of a
+    resource or config) to Secret keys: `{"DB_PASSWORD": ("warehouse", "password")}`. The
+    graph names the Secret; the value never enters it.
     """
     if not image:
         raise DefinitionError("an image is needed to compile: pass --image REGISTRY/NAME:TAG")
@@ -82,6 +95,11 @@ def compile_definitions(
             "image": definition.image,
             "nodeSelector": dict(definition.node_selector) or None,
             "tolerations": _tolerations(definition.tolerations),
+            "owners": list(definition.owners),
+            "kinds": list(definition.kinds),
+            "pool": definition.pool,
+            "configSchema": _config_schema(definition.config_type),
+            **_definition_metadata(definition.metadata),
         }
         assets.append({k: v for k, v in entry.items() if v not in (None, [], {})})
     # Without storage options the graph leaves storage to the operator's installation
@@ -119,12 +137,64 @@ def compile_definitions(
             ],
             "assets": assets,
             "schedules": [s.spec() for s in defs.schedules.values()],
+            "jobs": [_job(job) for job in defs.jobs.values()],
+            **({"defaults": {"env": _secret_env(secret_env)}} if secret_env else {}),
         },
     }
     try:
         return AssetGraphResource.model_validate(manifest)
     except ValueError as error:
         raise DefinitionError(f"the compiled graph is not a valid AssetGraph: {error}") from None
+
+
+def _config_schema(config_type: type | None) -> dict[str, Any] | None:
+    if config_type is None:
+        return None
+    from kasset.definitions.config import config_json_schema
+
+    return config_json_schema(config_type)
+
+
+def _definition_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """`@asset(metadata=...)` as the Asset's catalog shows it: 16 short texts and kinds."""
+    texts: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    for name, value in list(metadata.items())[:16]:
+        typed = normalize_metadata_value(value)
+        wire = wire_form(typed) if isinstance(typed, MetadataValue) else typed
+        key = str(name)[:128]
+        texts[key], kinds[key] = summary_entry(wire if _is_json(wire) else str(wire))
+    return {"metadata": texts, "metadataTypes": kinds}
+
+
+def _is_json(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool | dict | list)
+
+
+def _job(job: JobDefinition) -> dict[str, Any]:
+    selection = job.selection
+    if len(selection) > 4096:
+        raise DefinitionError(
+            f"job '{job.name}' selects {len(job.keys)} assets, too many to compile "
+            "(4096 characters of keys): select by group or tag instead"
+        )
+    entry: dict[str, Any] = {"name": job.name, "selection": selection}
+    if job.description:
+        entry["description"] = _clip(job.description)
+    if job.tags:
+        entry["tags"] = dict(sorted(job.tags.items()))
+    if job.config is not None:
+        from kasset.definitions.config import RunConfig
+
+        entry["runConfig"] = RunConfig.coerce(job.config).to_json()
+    return entry
+
+
+def _secret_env(bindings: Mapping[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+        for name, (secret, key) in sorted(bindings.items())
+    ]
 
 
 def to_yaml(resource: AssetGraphResource) -> str:

@@ -42,6 +42,7 @@ __all__ = [
     "TimestampMetadataValue",
     "UrlMetadataValue",
     "normalize_metadata_value",
+    "summary_entry",
     "wire_form",
 ]
 
@@ -374,3 +375,31 @@ def wire_form(value: MetadataValue) -> Any:
     if value.kind in TYPED_KINDS:
         return {"type": value.kind, "value": value.wire_value()}
     return value.value
+
+
+def summary_entry(wire: Any, limit: int = 256) -> tuple[str, str]:
+    """(text, kind) of a reported metadata value, for a status field that holds short
+    strings: a URL stays a URL (shortened URLs are dropped to their text), a table becomes
+    its JSON when that fits, else `N rows`; the kind lets a UI show it properly."""
+    if isinstance(wire, Mapping) and wire.get("type") in TYPED_KINDS and "value" in wire:
+        kind, value = str(wire["type"]), wire["value"]
+        if isinstance(value, str):
+            text = value
+        else:
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        if len(text) > limit:
+            if kind == "table" and isinstance(value, Mapping):
+                rows = len(value.get("records") or ()) + int(value.get("omittedRecords") or 0)
+                return f"{rows} rows", "text"
+            return text[: limit - 1] + "…", "text" if kind in ("url", "json", "asset") else kind
+        return text, kind
+    if isinstance(wire, bool):
+        return ("true" if wire else "false"), "bool"
+    if isinstance(wire, int):
+        return str(wire), "int"
+    if isinstance(wire, float):
+        return repr(wire), "float"
+    if wire is None:
+        return "", "null"
+    text = wire if isinstance(wire, str) else json.dumps(wire, default=str)
+    return (text if len(text) <= limit else text[: limit - 1] + "…"), "text"

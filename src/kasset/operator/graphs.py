@@ -27,6 +27,7 @@ from kasset.graph import AssetGraph, AssetNode, CheckNode
 from kasset.plan import INFRA_RETRIES, RunPlan, build_plan
 from kasset.resources.assetgraph import AssetGraphSpec, GraphAsset
 from kasset.resources.materialization import MaterializationSpec
+from kasset.run_config_check import run_config_problems
 
 __all__ = [
     "GraphSnapshot",
@@ -172,7 +173,16 @@ def plan_run(
     now: datetime,
     infra_retries: int = INFRA_RETRIES,
 ) -> RunPlan:
-    """Plans a Materialization. Raises DefinitionError (selection, partitions, size)."""
+    """Plans a Materialization. Raises DefinitionError (selection, partitions, size,
+    a run config that does not fit the graph's config schemas)."""
+    schemas: dict[str, Any] = {}
+    for key, asset in snapshot.assets.items():
+        for name in (key.to_string(), "__".join(key.path)):
+            schemas[name] = asset.config_schema
+    problems = run_config_problems(spec.run_config, schemas)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise DefinitionError(f"invalid runConfig: {'; '.join(problems[:3])}{more}")
     selection = spec.selection
     partitions = run_partitions(snapshot.graph, selection, spec, now)
     max_parallel = spec.max_parallel or snapshot.spec.max_parallel

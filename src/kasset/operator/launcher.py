@@ -78,6 +78,8 @@ class Launcher:
             token=token,
             owner=owner_reference("kasset.io/v1alpha1", "Materialization", record.name, record.uid),
             storage_defaults=config.storage_defaults,
+            run_config=record.run_config,
+            job=record.job,
         )
 
     async def _create(self, record: RunRecord, step: StepKey, attempt: int) -> None:

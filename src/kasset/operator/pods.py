@@ -8,6 +8,7 @@ service account token (a step needs no Kubernetes API access).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from kasset import naming
@@ -69,8 +70,11 @@ def build_step_pod(
     token: str | None,
     owner: dict[str, Any],
     storage_defaults: StorageDefaults | None = None,
+    run_config: str | None = None,
+    job: str | None = None,
 ) -> dict[str, Any]:
-    """The pod manifest of `attempt` of `step` of `run`. Asset fields override defaults."""
+    """The pod manifest of `attempt` of `step` of `run`. Asset fields override defaults.
+    `run_config` (JSON) reaches the runtime as KASSET_RUN_CONFIG."""
     defaults = graph_spec.defaults
     step_text = step.to_string()
     name = naming.step_pod_name(run, step_text, attempt)
@@ -79,6 +83,10 @@ def build_step_pod(
 
     storage = effective_storage(graph_spec, namespace, storage_defaults)
     env = _env(graph_spec, storage, namespace, graph, run, step_text, attempt, event_url, token)
+    if run_config:
+        env.append({"name": "KASSET_RUN_CONFIG", "value": run_config})
+    if job:
+        env.append({"name": "KASSET_RUN_TAGS", "value": json.dumps({"kasset.io/job": job})})
     mounts = [{"name": _TMP_VOLUME, "mountPath": "/tmp"}]
     volumes: list[dict[str, Any]] = [{"name": _TMP_VOLUME, "emptyDir": {}}]
     if storage.volume is not None:

@@ -74,6 +74,9 @@ class RunRecord:
     created_at: float
     launched_by: str | None = None
     ttl_seconds: int | None = None
+    #: spec.runConfig as the JSON its step pods read (KASSET_RUN_CONFIG), and the job.
+    run_config: str | None = None
+    job: str | None = None
     start_time: float | None = None
     completion_time: float | None = None
     info: dict[StepKey, StepInfo] = field(default_factory=dict)

@@ -7,6 +7,7 @@ is marked Failed with an Invalid condition; nothing here raises on user mistakes
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -69,6 +70,10 @@ class Starter:
             created_at=parse_time(metadata.get("creationTimestamp")) or self.c.clock(),
             launched_by=spec.launched_by,
             ttl_seconds=spec.ttl_seconds_after_finished,
+            run_config=json.dumps(spec.run_config, separators=(",", ":"))
+            if spec.run_config
+            else None,
+            job=spec.job,
         )
         status = body.get("status") or {}
         relaunch: list[tuple[StepKey, int]] = []

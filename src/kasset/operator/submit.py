@@ -27,6 +27,8 @@ def build_materialization(
     partitions: str | None = None,
     max_parallel: int | None = None,
     launched_by: str = "cli",
+    job: str | None = None,
+    run_config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The Materialization object for `kasset materialize GRAPH` (named by the server)."""
     spec: dict[str, Any] = {
@@ -42,6 +44,10 @@ def build_materialization(
             spec["partitions"] = {"keys": [k.strip() for k in partitions.split(",") if k.strip()]}
     if max_parallel:
         spec["maxParallel"] = max_parallel
+    if job:
+        spec["job"] = job
+    if run_config:
+        spec["runConfig"] = run_config
     return {
         "apiVersion": "kasset.io/v1alpha1",
         "kind": "Materialization",
@@ -58,6 +64,8 @@ def create_materialization(
     namespace: str | None = None,
     max_parallel: int | None = None,
     wait: bool = False,
+    job: str | None = None,
+    run_config: dict[str, Any] | None = None,
     api: RawApi | None = None,
     out: TextIO = sys.stdout,
     poll_seconds: float = 1.0,
@@ -67,8 +75,18 @@ def create_materialization(
     api = api or RawApi.from_environment()
     namespace = namespace or _current_namespace()
     path = f"/apis/kasset.io/v1alpha1/namespaces/{namespace}/{_PLURAL}"
+    if job:
+        if selection:
+            raise KassetError("give --job or --select, not both")
+        selection, job_config = _job_of(api, namespace, graph, job)
+        run_config = run_config or job_config
     body = build_materialization(
-        graph, selection=selection, partitions=partitions, max_parallel=max_parallel
+        graph,
+        selection=selection,
+        partitions=partitions,
+        max_parallel=max_parallel,
+        job=job,
+        run_config=run_config,
     )
     try:
         created = api.request("POST", path, body)
@@ -99,6 +117,20 @@ def create_materialization(
                 print(status["message"], file=out)
             return 0 if phase == "Succeeded" else 1
         time.sleep(poll_seconds)
+
+
+def _job_of(api: RawApi, namespace: str, graph: str, job: str) -> tuple[str, dict[str, Any] | None]:
+    """The selection and run config of a job compiled into the AssetGraph."""
+    path = f"/apis/kasset.io/v1alpha1/namespaces/{namespace}/assetgraphs/{graph}"
+    try:
+        body = api.request("GET", path)
+    except ApiError as error:
+        raise KassetError(f"cannot read the AssetGraph {graph}: {error.message}") from None
+    jobs = {j.get("name"): j for j in (body.get("spec") or {}).get("jobs") or []}
+    if job not in jobs:
+        known = ", ".join(sorted(str(n) for n in jobs)) or "none"
+        raise KassetError(f"the AssetGraph {graph} has no job '{job}' (it has: {known})")
+    return str(jobs[job]["selection"]), jobs[job].get("runConfig")
 
 
 def _current_namespace() -> str:

@@ -14,9 +14,12 @@ from pydantic import AwareDatetime, ConfigDict, Field
 from kasset.resources.base import (
     AssetKeyStr,
     DescriptionStr,
+    FreeFormJson,
     KassetModel,
     KassetNameStr,
     KindInfo,
+    MetadataMap,
+    MetadataTypesMap,
     NameStr,
     PrinterColumn,
     ResourceNameStr,
@@ -182,6 +185,44 @@ class GraphAsset(KassetModel):
     tolerations: list[Toleration] | None = Field(
         None, description="Overrides defaults.tolerations.", max_length=32
     )
+    owners: list[Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=list,
+        description="Owners: e-mail addresses or team:NAME.",
+        max_length=16,
+        exclude_if=_is_empty,
+    )
+    kinds: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        description="Kinds shown in the catalog (python, snowflake, ...).",
+        max_length=3,
+        exclude_if=_is_empty,
+    )
+    metadata: MetadataMap = Field(
+        default_factory=dict,
+        description="Definition metadata (@asset(metadata=...)), shortened.",
+        exclude_if=_is_empty,
+    )
+    metadata_types: MetadataTypesMap = Field(
+        default_factory=dict,
+        description="The kind of each metadata entry (url, md, int, ...).",
+        exclude_if=_is_empty,
+    )
+    pool: NameStr | None = Field(None, description="Concurrency pool (recorded, not enforced).")
+    config_schema: FreeFormJson | None = Field(
+        None, description="JSON schema of the asset's Config: what spec.runConfig may give it."
+    )
+
+
+class Job(KassetModel):
+    """A named selection with its run config and tags (define_asset_job)."""
+
+    name: NameStr = Field(description="Job name, unique in the graph.")
+    selection: str = Field(
+        description="The job's assets (selection syntax).", min_length=1, max_length=4096
+    )
+    description: DescriptionStr | None = Field(None, description="What the job is for.")
+    tags: Tags = Field(default_factory=dict, description="Tags of its runs.", exclude_if=_is_empty)
+    run_config: FreeFormJson | None = Field(None, description="Run config of its runs.")
 
 
 class Schedule(KassetModel):
@@ -197,6 +238,7 @@ class Schedule(KassetModel):
     selection: str = Field(
         "*", description="Assets to materialize (selection syntax).", max_length=4096
     )
+    job: NameStr | None = Field(None, description="The job it launches (its selection is above).")
 
 
 class AssetGraphSpec(KassetModel):
@@ -236,6 +278,13 @@ class AssetGraphSpec(KassetModel):
         description="Schedules, unique by name.",
         max_length=100,
         json_schema_extra=list_map("name"),
+    )
+    jobs: list[Job] = Field(
+        default_factory=list,
+        description="Jobs, unique by name: kasset materialize GRAPH --job NAME.",
+        max_length=100,
+        json_schema_extra=list_map("name"),
+        exclude_if=_is_empty,
     )
 
     def partitions_of(self, asset: GraphAsset) -> PartitionsDefinition | None:

@@ -3,24 +3,28 @@ and helpers that attach Kubernetes schema extensions (CEL rules, list types) to 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 __all__ = [
     "API_VERSION",
     "GROUP",
+    "MAX_JSON_FIELD",
     "VERSION",
     "AssetKeyStr",
     "DescriptionStr",
+    "FreeFormJson",
     "KassetModel",
     "KassetNameStr",
     "KindInfo",
     "LabelValueStr",
     "MetadataMap",
+    "MetadataTypesMap",
     "NameStr",
     "PartitionKeyStr",
     "PrinterColumn",
@@ -68,6 +72,27 @@ LabelValueStr = Annotated[str, Field(pattern=LABEL_VALUE_PATTERN, max_length=63)
 DescriptionStr = Annotated[str, Field(max_length=4096)]
 #: Short metadata summaries; the full metadata travels in events, not in objects.
 MetadataMap = Annotated[dict[str, Annotated[str, Field(max_length=256)]], Field(max_length=16)]
+#: The kinds of those entries (url, md, table, int, float, ...), for the UI to show them.
+MetadataTypesMap = Annotated[
+    dict[str, Annotated[str, Field(pattern=r"^[a-z_]{1,16}$")]], Field(max_length=16)
+]
+MAX_JSON_FIELD = 65536
+"""Characters a free-form JSON field (a run config, a config schema) may take."""
+
+
+def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value, separators=(",", ":"))) > MAX_JSON_FIELD:
+        raise ValueError(f"at most {MAX_JSON_FIELD} characters of JSON")
+    return value
+
+
+#: A JSON object kept as it is (a run config, a JSON schema): the API server keeps its
+#: fields unpruned, the models bound its size.
+FreeFormJson = Annotated[
+    dict[str, Any],
+    AfterValidator(_bounded_json),
+    WithJsonSchema({"type": "object", "x-kubernetes-preserve-unknown-fields": True}),
+]
 
 
 class KassetModel(BaseModel):

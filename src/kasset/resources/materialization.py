@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, ConfigDict, Field
 from kasset.resources.asset import CheckSeverity
 from kasset.resources.base import (
     AssetKeyStr,
+    FreeFormJson,
     KassetModel,
     KassetNameStr,
     KindInfo,
@@ -108,6 +109,13 @@ class MaterializationSpec(KassetModel):
         le=1000,
     )
     cancel: bool = Field(False, description="Set to true to stop the run; cannot be undone.")
+    run_config: FreeFormJson | None = Field(
+        None,
+        description="Run config (ops: {ASSET: {config: {...}}}, resources: ...), checked "
+        "against the graph's config schemas.",
+        json_schema_extra=cel(("self == oldSelf", "runConfig is immutable")),
+    )
+    job: NameStr | None = Field(None, description="The graph's job this run was launched from.")
     ttl_seconds_after_finished: int | None = Field(
         None, description="Delete the object this long after it finished.", ge=0, le=31_536_000
     )

@@ -68,6 +68,7 @@ _KEY_ORDER = {
             "additionalProperties",
             "x-kubernetes-list-type",
             "x-kubernetes-list-map-keys",
+            "x-kubernetes-preserve-unknown-fields",
             "x-kubernetes-validations",
         ]
     )

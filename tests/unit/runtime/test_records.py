@@ -70,9 +70,7 @@ def test_times_from_the_clock_are_reported_in_utc() -> None:
     assert naive.to_dict()["timestamp"] == "2024-01-02T03:04:05Z"
 
 
-def test_summarize_metadata_keeps_scalars_types_paths_and_json_as_dagster_does_and_strings_the_rest() -> (
-    None
-):
+def test_summarize_metadata_types_paths_and_json_as_dagster_does_and_strings_the_rest() -> None:
     summary = summarize_metadata(
         {
             "rows": 3,
