@@ -61,7 +61,7 @@ class ScheduleDefinition:
         if cron_text is None:
             raise DefinitionError(f"schedule '{chosen}': give cron (or cron_schedule)")
         values = {
-            "name": chosen.replace("_", "-").lower(),
+            "name": chosen.replace("_", "-"),
             "cron": cron_text,
             "selection": selection,
             "timezone": timezone or execution_timezone or "UTC",

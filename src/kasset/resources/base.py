@@ -74,7 +74,7 @@ DescriptionStr = Annotated[str, Field(max_length=4096)]
 MetadataMap = Annotated[dict[str, Annotated[str, Field(max_length=256)]], Field(max_length=16)]
 #: The kinds of those entries (url, md, table, int, float, ...), for the UI to show them.
 MetadataTypesMap = Annotated[
-    dict[str, Annotated[str, Field(pattern=r"^[a-z_]{1,16}$")]], Field(max_length=16)
+    dict[str, Annotated[str, Field(pattern=r"^[a-z_]{1,16}$", max_length=16)]], Field(max_length=16)
 ]
 MAX_JSON_FIELD = 65536
 """Characters a free-form JSON field (a run config, a config schema) may take."""
