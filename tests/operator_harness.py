@@ -380,7 +380,13 @@ def load_project(module: str) -> types.ModuleType:
 
 
 def compile_graph(
-    module: str, attribute: str, *, image: str, name: str, namespace: str
+    module: str,
+    attribute: str,
+    *,
+    image: str,
+    name: str,
+    namespace: str,
+    secret_env: dict[str, tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     from kasset.compiler import compile_definitions
 
@@ -393,6 +399,7 @@ def compile_graph(
         name=name,
         namespace=namespace,
         storage_claim=STORAGE_CLAIM,
+        secret_env=secret_env,
     )
     return dict(resource.to_dict())
 

@@ -58,9 +58,20 @@ class E2E:
         return self.operators[-1]
 
     # -- resources -------------------------------------------------------------------------
-    def apply_graph(self, module: str, attribute: str = "defs", name: str = "g") -> dict[str, Any]:
+    def apply_graph(
+        self,
+        module: str,
+        attribute: str = "defs",
+        name: str = "g",
+        secret_env: dict[str, tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
         manifest = compile_graph(
-            module, attribute, image=self.image, name=name, namespace=self.namespace
+            module,
+            attribute,
+            image=self.image,
+            name=name,
+            namespace=self.namespace,
+            secret_env=secret_env,
         )
         apply_server_side(self.kube, manifest)
         self.wait_graph_ready(name)
