@@ -28,6 +28,7 @@ def outcome(python: Path | str, lib: str, project: Path, config: dict[str, Any],
         text=True,
         env=env,
         timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
