@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dagster_project import load_dagster_style
 from kasset.compiler import compile_definitions, to_yaml
 from kasset.definitions.keys import AssetKey, StepKey
 from kasset.operator.pods import build_step_pod, owner_reference
@@ -19,16 +19,10 @@ from kasset.operator.submit import build_materialization
 from kasset.resources import MaterializationResource
 from kasset.run_config_check import run_config_problems
 
-PROJECTS = Path(__file__).parents[1] / "e2e" / "projects"
-
 
 @pytest.fixture
 def compiled(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("KASSET_E2E_TOKEN", "only-at-run-time")
-    monkeypatch.syspath_prepend(str(PROJECTS))
-    sys.modules.pop("dagster_style", None)
-    import dagster_style
-
+    dagster_style = load_dagster_style(monkeypatch, token="only-at-run-time")
     yield compile_definitions(
         dagster_style.defs,
         image="example/proj:1",

@@ -143,11 +143,7 @@ class Output:
 
 
 @dataclass(init=False)
-class AssetMaterialization:
-    """A materialization reported by the function itself (yielded, or passed to
-    `context.log_event`), for the asset being materialized: its metadata joins the
-    step's materialization."""
-
+class _AssetEvent:
     asset_key: AssetKey
     description: str | None
     metadata: dict[str, Any]
@@ -169,17 +165,18 @@ class AssetMaterialization:
         self.tags = dict(tags or {})
 
 
+class AssetMaterialization(_AssetEvent):
+    """A materialization reported by the function itself (yielded, or passed to
+    `context.log_event`), for the asset being materialized: its metadata joins the
+    step's materialization."""
+
+
 @dataclass(init=False)
-class AssetObservation:
+class AssetObservation(_AssetEvent):
     """What was seen of an asset without materializing it (its row count, its version
     upstream): reported as an ASSET_OBSERVED event. A `data_version` (or Dagster's
     `tags={"dagster/data_version": ...}`) records the version observed."""
 
-    asset_key: AssetKey
-    description: str | None
-    metadata: dict[str, Any]
-    partition: str | None
-    tags: dict[str, str]
     data_version: str | None
 
     def __init__(
@@ -192,11 +189,7 @@ class AssetObservation:
         *,
         data_version: DataVersion | str | None = None,
     ) -> None:
-        self.asset_key = AssetKey.from_coercible(asset_key)
-        self.description = description
-        self.metadata = dict(metadata or {})
-        self.partition = partition
-        self.tags = dict(tags or {})
+        super().__init__(asset_key, description, metadata, partition, tags)
         self.data_version = _version_text(data_version) or self.tags.get("dagster/data_version")
 
 

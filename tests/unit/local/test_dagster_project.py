@@ -12,22 +12,16 @@ from typing import Any
 
 import pytest
 
+from dagster_project import PROJECTS, load_dagster_style
 from kasset import AssetKey, RunConfig, materialize
 from kasset.errors import DefinitionError
 from kasset.local.executor import run_local
 from kasset.local.loading import load_definitions
 
-PROJECTS = Path(__file__).parents[2] / "e2e" / "projects"
-
 
 @pytest.fixture
 def project(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("KASSET_E2E_TOKEN", "secret-token")
-    monkeypatch.syspath_prepend(str(PROJECTS))
-    sys.modules.pop("dagster_style", None)
-    import dagster_style
-
-    yield dagster_style
+    yield load_dagster_style(monkeypatch)
     sys.modules.pop("dagster_style", None)
 
 
