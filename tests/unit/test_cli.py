@@ -263,3 +263,59 @@ def test_runtime_delegates_to_the_step_entrypoint(project: Path) -> None:
     result = kasset("runtime", cwd=project)
     assert result.returncode == 2
     assert "KASSET_RUN" in result.stderr
+
+
+def test_a_refused_dagster_name_is_one_line_on_stderr_and_exit_2(project: Path) -> None:
+    (project / "cli_ops.py").write_text("from kasset import op\n")
+    result = kasset("materialize", "cli_ops", "--local", cwd=project)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert "kasset does not support Dagster's op: kasset runs assets, not ops and graphs" in line
+
+
+JOB_PROJECT = """
+from kasset import AssetSelection, Config, Definitions, asset, define_asset_job
+
+class Size(Config):
+    n: int = 1
+
+@asset(group_name="raw")
+def seed(config: Size) -> list[int]:
+    return list(range(config.n))
+
+@asset
+def other() -> int:
+    return 0
+
+defs = Definitions(
+    assets=[seed, other],
+    jobs=[
+        define_asset_job(
+            "raw_job", AssetSelection.groups("raw"), config={"ops": {"seed": {"config": {"n": 3}}}}
+        )
+    ],
+)
+"""
+
+
+def test_materialize_a_job_locally_with_its_config_or_the_one_given(project: Path) -> None:
+    (project / "cli_jobs.py").write_text(JOB_PROJECT)
+    result = kasset("materialize", "cli_jobs", "--local", "--job", "raw_job", cwd=project)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "1 step(s)" in result.stdout
+    bad = kasset(
+        "materialize",
+        "cli_jobs",
+        "--local",
+        "--job",
+        "raw_job",
+        "--config",
+        '{"ops": {"seed": {"config": {"n": "x"}}}}',
+        cwd=project,
+    )
+    assert_one_line_error(
+        bad,
+        "asset 'seed': invalid config: n: Input should be a valid integer, "
+        "unable to parse string as an integer",
+    )
