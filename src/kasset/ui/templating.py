@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 
 from kasset.naming import asset_object_name
 from kasset.ui.auth import CSRF_FIELD, Session
+from kasset.ui.metadata_view import metadata_html
 from kasset.ui.views import duration_text
 
 __all__ = ["TEMPLATES_DIR", "base_path", "build_environment", "page", "render_page_context"]
@@ -85,6 +86,7 @@ def build_environment() -> Environment:
         time=_time_tag,
         utc=_utc,
         badge=_badge,
+        metadata=metadata_html,
         duration=duration_text,
         phase_class=lambda v: PHASE_CLASSES.get(v or "", "idle"),
     )
