@@ -110,3 +110,14 @@ def test_the_step_pod_reads_the_run_config_and_job_from_its_environment(compiled
     }
     assert json.loads(env["KASSET_RUN_TAGS"]["value"]) == {"kasset.io/job": "marts_job"}
     assert env["KASSET_E2E_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "e2e-token"
+
+
+def test_the_operator_reads_a_retry_request_from_a_failed_step_event() -> None:
+    from kasset.operator.reports import to_reported
+    from kasset.plan import RetryRequest
+    from kasset.runtime.records import EventBuilder, RetryRequestRecord, error_payload
+
+    failed = EventBuilder("run", "a", "a", None, 1).failed(
+        error_payload("ConnectionError", "down", retry_requested=RetryRequestRecord(2, 0.5))
+    )
+    assert to_reported(failed.to_dict()).retry_requested == RetryRequest(2, 0.5)

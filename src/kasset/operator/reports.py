@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kasset.plan import RetryRequest
+
 __all__ = [
     "MAX_METADATA_ENTRIES",
     "MAX_METADATA_VALUE",
@@ -63,6 +65,8 @@ class ReportedEvent:
     retryable: bool = True
     #: The runtime was stopped from outside (SIGTERM) before the step finished.
     interrupted: bool = False
+    #: The step's code raised RetryRequested.
+    retry_requested: RetryRequest | None = None
     duration_seconds: float | None = None
 
 
@@ -99,6 +103,7 @@ def to_reported(event: object) -> ReportedEvent:
             error=_error_text(error),
             retryable=bool(error.get("retryable", True)) if isinstance(error, Mapping) else True,
             interrupted=isinstance(error, Mapping) and error.get("interrupted") is True,
+            retry_requested=RetryRequest.from_error(error),
             duration_seconds=_float_or_none(_get(payload, "durationSeconds", "duration_seconds")),
         )
     except (KeyError, TypeError) as problem:
