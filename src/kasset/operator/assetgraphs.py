@@ -55,6 +55,11 @@ def desired_assets(snapshot: GraphSnapshot) -> dict[str, dict[str, Any]]:
             "codeVersion": item.code_version,
             "partitions": _partitions(snapshot, item),
             "checks": [c.to_dict() for c in item.checks],
+            "owners": list(item.owners),
+            "kinds": list(item.kinds),
+            "metadata": dict(item.metadata),
+            "metadataTypes": dict(item.metadata_types),
+            "pool": item.pool,
         }
         result[name] = {
             "apiVersion": "kasset.io/v1alpha1",

@@ -7,7 +7,7 @@ the status records what materializations and checks left behind.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field
 
@@ -19,6 +19,7 @@ from kasset.resources.base import (
     KassetNameStr,
     KindInfo,
     MetadataMap,
+    MetadataTypesMap,
     NameStr,
     PartitionKeyStr,
     PrinterColumn,
@@ -78,6 +79,17 @@ class AssetSpec(KassetModel):
         max_length=64,
         json_schema_extra=list_map("name"),
     )
+    owners: list[Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=list, description="Owners (e-mail or team:NAME).", max_length=16
+    )
+    kinds: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, description="Kinds (python, snowflake, ...).", max_length=3
+    )
+    metadata: MetadataMap = Field(default_factory=dict, description="Definition metadata.")
+    metadata_types: MetadataTypesMap = Field(
+        default_factory=dict, description="The kind of each definition metadata entry."
+    )
+    pool: NameStr | None = Field(None, description="Concurrency pool (recorded).")
 
 
 class LatestMaterialization(KassetModel):

@@ -142,3 +142,11 @@ def test_the_lineage_of_1000_assets_has_every_node_and_edge(big: MemoryBackend) 
 def test_the_catalog_of_1000_assets_lists_them_all(big: MemoryBackend) -> None:
     text = client(big).get("/assets").text
     assert text.count("<tr data-search") == 1000
+
+
+def test_the_asset_page_shows_owners_kinds_and_typed_metadata_safely() -> None:
+    text = client().get(f"/assets/{NS}/{asset_object_name('shop', 'raw/customers')}").text
+    assert '<span class="tag">team:sales</span>' in text and "code version" in text
+    assert "<h4>CRM</h4>" in text and "<script>x()" not in text
+    assert '<a href="https://docs.example"' in text
+    assert '<a href="https://crm.example.com/x"' in text  # the latest materialization's

@@ -73,9 +73,18 @@ def demo_backend() -> MemoryBackend:
                 "raw",
                 {
                     "health": "Fresh",
-                    "latest": {"run": "run-ok", "time": _iso(30), "metadata": {"rows": "1204"}},
+                    "latest": {
+                        "run": "run-ok",
+                        "time": _iso(30),
+                        "metadata": {"rows": "1204", "dashboard": "https://crm.example.com/x"},
+                    },
                 },
                 description="CRM export.",
+                owners=["team:sales"],
+                kinds=["python"],
+                codeVersion="7",
+                metadata={"notes": "# CRM\n<script>x()</script>", "docs": "https://docs.example"},
+                metadataTypes={"notes": "md", "docs": "url"},
             )
         ),
         AssetResource.from_dict(
