@@ -74,7 +74,9 @@ class Intake:
             self.succeed(record, step, attempt)
         else:
             message = view.message or "the step failed"
-            failed = StepFailed(step, attempt, message, view.retryable, view.infrastructure)
+            failed = StepFailed(
+                step, attempt, message, view.retryable, view.infrastructure, view.retry_requested
+            )
             self.c.step_event(record, failed)
 
     async def submit_events(self, namespace: str, run: str, events: Sequence[Any]) -> None:

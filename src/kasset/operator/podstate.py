@@ -17,6 +17,7 @@ from kasset.definitions.keys import StepKey
 from kasset.errors import DefinitionError
 from kasset.operator.pods import ANNOTATION_ATTEMPT, ANNOTATION_RUN, ANNOTATION_STEP, LABEL_RUN
 from kasset.operator.reports import EventType, ReportedEvent, parse_termination_message
+from kasset.plan import RetryRequest
 
 __all__ = [
     "FATAL_WAITING_REASONS",
@@ -89,6 +90,8 @@ class PodView:
     infrastructure: bool = False
     events: list[ReportedEvent] = field(default_factory=list)
     created_at: str | None = None
+    #: The step's code raised RetryRequested (from the termination message).
+    retry_requested: RetryRequest | None = None
 
 
 def pod_identity(body: Mapping[str, Any]) -> PodIdentity | None:
@@ -130,6 +133,7 @@ def read_pod(body: Mapping[str, Any], deleted: bool = False) -> PodView:
                 infrastructure=failure.interrupted and status.get("reason") != "DeadlineExceeded",
                 events=events,
                 created_at=created,
+                retry_requested=failure.retry_requested,
             )
         return _failed_by_pod(status, terminated, events, created)
     if deleted or metadata.get("deletionTimestamp"):
