@@ -164,3 +164,24 @@ def test_the_termination_message_carries_the_outcome() -> None:
         "Failed", containerStatuses=container(terminated={"exitCode": 1, "message": "{not json"})
     )
     assert read_pod(garbage).events == []
+
+
+def test_a_retry_requested_by_the_code_is_read_from_the_termination_message() -> None:
+    from kasset.plan import RetryRequest
+
+    error = {"type": "ConnectionError", "message": "down", "retryRequested": {"maxRetries": 2}}
+    event = {
+        "id": "1",
+        "type": "STEP_FAILED",
+        "run": "r",
+        "step": "a[x]",
+        "asset": "a",
+        "attempt": 2,
+        "timestamp": "2024-01-01T00:00:00Z",
+        "payload": {"error": error},
+    }
+    message = json.dumps({"v": 1, "events": [event]})
+    failed = pod(
+        "Failed", containerStatuses=container(terminated={"exitCode": 1, "message": message})
+    )
+    assert read_pod(failed).retry_requested == RetryRequest(2, 0.0)
