@@ -13,8 +13,8 @@ from typing import Any
 from operator_fakes import FakeKube
 
 from kasset import naming
-from kasset.operator.config import ControllerConfig
-from kasset.operator.controller import Controller
+from kasset.operator.runs.config import ControllerConfig
+from kasset.operator.runs.controller import Controller
 
 NS = "default"
 T0 = 1_700_000_000.0

@@ -7,8 +7,8 @@ import copy
 from fake_cluster import NS, Harness, asset, graph_body, run_async
 
 from kasset import naming
-from kasset.operator.config import ControllerConfig
-from kasset.operator.controller import Controller
+from kasset.operator.runs.config import ControllerConfig
+from kasset.operator.runs.controller import Controller
 
 CHAIN = [asset("a"), asset("b", ["a"]), asset("c", ["b"])]
 

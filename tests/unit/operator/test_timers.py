@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from kasset.operator.timers import Timers
+from kasset.operator.model.timers import Timers
 
 
 def test_keys_fire_in_time_order_and_keep_their_earliest_time() -> None:
