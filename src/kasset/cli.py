@@ -244,7 +244,9 @@ def _dev(args: argparse.Namespace) -> int:
 
 def _operator(rest: list[str]) -> int:
     try:
-        module = _optional("kasset.operator.process.main", "kasset operator", extra="kasset[operator]")
+        module = _optional(
+            "kasset.operator.process.main", "kasset operator", extra="kasset[operator]"
+        )
     except KassetError as error:
         print(f"kasset: error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -14,12 +14,11 @@ from kasset.definitions.keys import AssetKey
 from kasset.errors import KassetError
 from kasset.naming import asset_object_name
 from kasset.resources import AssetGraphResource, MaterializationResource, RunPhase
-from kasset.ui.api import launched_by
 from kasset.ui.backend import Backend, BackendError, InvalidRequestError
 from kasset.ui.launching import partition_selection
 from kasset.ui.lineage import render_svg
 from kasset.ui.model import graph_of, graph_ref
-from kasset.ui.templating import base_path, page, render_page_context
+from kasset.ui.templating import base_path, launched_by, page, render_page_context
 from kasset.ui.views import (
     HEALTH_ORDER,
     asset_history,

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from kasset.operator.model.auth import step_token
 from kasset.operator.ingest.endpoint import EVENTS_PATH, RecentIds, build_ingest_router
+from kasset.operator.model.auth import step_token
 from kasset.operator.telemetry.metrics import OperatorMetrics
 from kasset.runtime.events import Event, EventBuilder
 

@@ -10,8 +10,8 @@ from operator_fakes import FakeKube
 
 from kasset import naming
 from kasset.definitions.schedule import ScheduleDefinition
-from kasset.operator.model.graphs import snapshot_from_body
 from kasset.operator.assets.schedules import ScheduleLoop, due_ticks, scheduled_run
+from kasset.operator.model.graphs import snapshot_from_body
 from kasset.operator.telemetry.sink import NullMetrics
 
 NIGHTLY = ScheduleDefinition("nightly", "0 2 * * *")

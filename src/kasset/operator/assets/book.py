@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from kasset.definitions.keys import AssetKey
 from kasset.errors import DefinitionError
+from kasset.operator.kube.client import ApiError, Kube
 from kasset.operator.model.assetstate import (
     AssetEntry,
     apply_replays,
@@ -34,16 +36,24 @@ from kasset.operator.model.assetstate import (
     merge_stored,
     newest,
 )
-from kasset.operator.kube.client import ApiError, Kube
 from kasset.operator.model.graphs import GraphSnapshot
 from kasset.operator.model.reports import CheckOutcome
 from kasset.operator.model.status import iso
-from kasset.operator.telemetry.sink import MetricsSink
 from kasset.operator.model.timers import Timers
+from kasset.operator.telemetry.sink import MetricsSink
 
-__all__ = ["AssetBook"]
+__all__ = ["AssetBook", "AssetFlushDue"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AssetFlushDue:
+    """Timer key: the Asset's status is due for a write."""
+
+    namespace: str
+    graph: str
+    key: AssetKey
 
 
 class AssetBook:
@@ -62,6 +72,7 @@ class AssetBook:
         self.spawn = spawn
         self.interval = interval
         self.entries: dict[tuple[str, str, AssetKey], AssetEntry] = {}
+        timers.on(AssetFlushDue, self.fire)
 
     def entry(self, namespace: str, graph: GraphSnapshot, key: AssetKey) -> AssetEntry:
         ident = (namespace, graph.name, key)
@@ -144,12 +155,11 @@ class AssetBook:
         entry.dirty = True
         if not entry.flushing:
             at = max(self.clock(), entry.last_flush_at + self.interval)
-            self.timers.schedule(("asset", entry.namespace, entry.graph.name, entry.key), at)
+            self.timers.schedule(AssetFlushDue(entry.namespace, entry.graph.name, entry.key), at)
 
-    def fire(self, key: Hashable) -> None:
+    def fire(self, due: AssetFlushDue) -> None:
         """A timer of ours is due: flush that asset."""
-        assert isinstance(key, tuple)
-        entry = self.entries.get((key[1], key[2], key[3]))
+        entry = self.entries.get((due.namespace, due.graph, due.key))
         if entry is not None and entry.dirty and not entry.flushing:
             self.spawn(self.flush(entry))
 

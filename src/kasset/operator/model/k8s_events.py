@@ -13,8 +13,9 @@ import hashlib
 from typing import Any
 
 from kasset.operator.model.status import iso
+from kasset.resources import API_VERSION, MATERIALIZATION_KIND
 
-__all__ = ["COMPONENT", "EventBudget", "Reason", "build_event"]
+__all__ = ["COMPONENT", "EventBudget", "Reason", "about_materialization", "build_event"]
 
 COMPONENT = "kasset-operator"
 
@@ -65,6 +66,17 @@ class EventBudget:
         """Drops the run's budgets (it finished)."""
         for key in [k for k in self._tokens if k[0] == uid]:
             del self._tokens[key]
+
+
+def about_materialization(namespace: str, name: str, uid: object) -> dict[str, Any]:
+    """The `involvedObject` of an Event about a Materialization."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": MATERIALIZATION_KIND.kind,
+        "name": name,
+        "namespace": namespace,
+        "uid": uid,
+    }
 
 
 def build_event(

@@ -15,7 +15,12 @@ from typing import Any
 
 from kasset.definitions.keys import StepKey
 from kasset.errors import DefinitionError
-from kasset.operator.model.pods import ANNOTATION_ATTEMPT, ANNOTATION_RUN, ANNOTATION_STEP, LABEL_RUN
+from kasset.operator.model.pods import (
+    ANNOTATION_ATTEMPT,
+    ANNOTATION_RUN,
+    ANNOTATION_STEP,
+    LABEL_RUN,
+)
 from kasset.operator.model.reports import EventType, ReportedEvent, parse_termination_message
 
 __all__ = [

@@ -16,12 +16,27 @@ from kasset.operator.model.graphs import GraphSnapshot
 from kasset.operator.model.reports import CheckOutcome
 from kasset.plan import RunState, StepPhase
 
-__all__ = ["EventIds", "RunKey", "RunRecord", "StepInfo"]
+__all__ = ["EventIds", "FinishedRun", "RunKey", "RunRecord", "StepInfo", "is_current"]
 
 RunKey = tuple[str, str]
 """(namespace, name) of a Materialization."""
 
 MAX_RECENT = 1_000
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """What is kept of a finished run: enough for its TTL and its graph's historyLimit."""
+
+    namespace: str
+    name: str
+    graph: str
+    completion: float
+    ttl: int | None = None
+
+    @property
+    def key(self) -> RunKey:
+        return (self.namespace, self.name)
 
 
 class EventIds:
@@ -79,8 +94,8 @@ class RunRecord:
     info: dict[StepKey, StepInfo] = field(default_factory=dict)
     seen: EventIds = field(default_factory=EventIds)
     conditions: list[dict[str, Any]] = field(default_factory=list)
-    # Status bookkeeping: what changed since the last flush, and ordered step sets that
-    # make the bounded step list cheap to build.
+    # What changed since the last status write, and ordered step sets that make the
+    # bounded step list cheap to build (the writer's own bookkeeping is in the writer).
     dirty: bool = True
     dirty_assets: set[AssetKey] = field(default_factory=set)
     asset_summaries: dict[AssetKey, dict[str, Any]] = field(default_factory=dict)
@@ -88,10 +103,6 @@ class RunRecord:
     failed: dict[StepKey, None] = field(default_factory=dict)
     recent: deque[StepKey] = field(default_factory=lambda: deque(maxlen=MAX_RECENT))
     steps_of_asset: dict[AssetKey, list[StepKey]] = field(default_factory=dict)
-    last_flush_at: float = 0.0
-    flushing: bool = False
-    final_flushed: bool = False
-    settle_failures: int = 0
     finish_reported: bool = False
 
     def __post_init__(self) -> None:
@@ -139,3 +150,11 @@ class RunRecord:
     @property
     def running_count(self) -> int:
         return self.state.count(StepPhase.RUNNING)
+
+
+def is_current(record: RunRecord, step: StepKey, attempt: int) -> bool:
+    """Whether `attempt` is the running attempt of `step`."""
+    current = record.state.steps.get(step)
+    return (
+        current is not None and current.phase is StepPhase.RUNNING and current.attempts == attempt
+    )

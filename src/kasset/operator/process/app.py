@@ -1,7 +1,7 @@
 """The operator's HTTP server: event ingest, health, metrics, and the UI when installed.
 
 Served by uvicorn inside kopf's event loop (started on kopf startup, stopped on cleanup),
-so the ingest endpoint calls the controller directly: no queue, no thread hop, which is
+so the ingest endpoint calls the run intake directly: no queue, no thread hop, which is
 what lets a step's success create the next pod within milliseconds.
 """
 
@@ -15,13 +15,15 @@ from typing import Any
 
 from fastapi import FastAPI, Response
 
+from kasset.operator.ingest.endpoint import EventIngestSink, build_ingest_router
+
 __all__ = ["OperatorServer", "build_app"]
 
 logger = logging.getLogger(__name__)
 
 
 def build_app(
-    controller: Any,
+    sink: EventIngestSink,
     secret: bytes,
     metrics: Any,
     registry: Any = None,
@@ -31,14 +33,7 @@ def build_app(
 ) -> FastAPI:
     """The FastAPI app: /api/v1/events, /healthz, /readyz, /metrics, and / (UI)."""
     app = FastAPI(title="kasset operator", docs_url=None, redoc_url=None)
-    try:
-        from kasset.operator.ingest.endpoint import build_ingest_router
-    except ImportError as error:  # pragma: no cover - the ingest module ships with us
-        logger.warning(
-            "event ingest unavailable (%s): steps report via termination messages", error
-        )
-    else:
-        app.include_router(build_ingest_router(controller, secret, metrics))
+    app.include_router(build_ingest_router(sink, secret, metrics))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -46,7 +41,7 @@ def build_app(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
-        ok = ready() if ready is not None else controller.ready()
+        ok = ready() if ready is not None else sink.ready()
         return Response("ok" if ok else "starting", status_code=200 if ok else 503)
 
     @app.get("/metrics", include_in_schema=False)

@@ -25,8 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(argv: Sequence[str]) -> int:
     import kopf
 
-    from kasset.operator.model.auth import RedactTokens
     from kasset.operator.kube.client import KubeClient, RawApi
+    from kasset.operator.model.auth import RedactTokens
     from kasset.operator.process.handlers import build_registry
     from kasset.operator.process.leader import LeaderElector, LeaseTimings
     from kasset.operator.process.options import parse_options

@@ -16,14 +16,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from kasset.operator.process.app import OperatorServer, build_app
 from kasset.operator.assets.assetgraphs import AssetGraphReconciler, needs_reconcile
+from kasset.operator.assets.schedules import ScheduleLoop
 from kasset.operator.kube.client import ApiError, Kube
+from kasset.operator.model.storage import StorageDefaults
+from kasset.operator.process.app import OperatorServer, build_app
+from kasset.operator.process.options import OperatorOptions
 from kasset.operator.runs.config import ControllerConfig
 from kasset.operator.runs.controller import Controller
-from kasset.operator.process.options import OperatorOptions
-from kasset.operator.assets.schedules import ScheduleLoop
-from kasset.operator.model.storage import StorageDefaults
 from kasset.operator.telemetry.sink import MetricsSink
 
 __all__ = ["OperatorService", "event_secret"]
@@ -73,7 +73,7 @@ class OperatorService:
         self.reconciler = AssetGraphReconciler(kube, self.controller.assets.object_created)
         self.schedules = ScheduleLoop(
             kube,
-            lambda: list(self.controller.graphs.values()),
+            lambda: list(self.controller.table.graphs.values()),
             metrics,
             options.schedule_missed_window,
         )
@@ -106,7 +106,7 @@ class OperatorService:
         await self.controller.on_materialization(body, event_type)
 
     async def on_pod(self, body: Mapping[str, Any], event_type: str | None) -> None:
-        await self.controller.on_pod(body, event_type)
+        await self.controller.intake.on_pod(body, event_type)
 
     # ---- lifecycle
 
@@ -119,14 +119,14 @@ class OperatorService:
         for namespace in namespaces:
             for run in await self.kube.list_objects("materializations", namespace):
                 await self.controller.on_materialization(run, None)
-        self.controller.is_ready = True
+        self.controller.table.ready = True
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self.controller.run_timers()),
             loop.create_task(self.schedules.run()),
         ]
         app = build_app(
-            self.controller,
+            self.controller.intake,
             self.secret,
             self.metrics,
             self.registry,
@@ -136,7 +136,7 @@ class OperatorService:
         await self.server.start()
         logger.info(
             "operator ready: %d run(s) resumed, serving on %s:%d",
-            len(self.controller.runs),
+            len(self.controller.table.runs),
             self.options.host,
             self.options.port,
         )

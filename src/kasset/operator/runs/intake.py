@@ -1,5 +1,6 @@
 """Folding what steps report into their runs: pod states from the watch, and step events
-from the ingest endpoint or termination messages. Part of the controller, split out.
+from the ingest endpoint or termination messages, turned into plan events for the
+`Advancer` below. It is also what the ingest endpoint talks to (`EventIngestSink`).
 
 Events are deduplicated by id per run, and only the attempt that is running counts, so
 an HTTP event followed by the same event in the termination message, or a late event of
@@ -10,47 +11,58 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kasset.definitions.keys import StepKey
 from kasset.errors import DefinitionError
+from kasset.operator.assets.book import AssetBook
 from kasset.operator.model.podstate import pod_identity, read_pod
-from kasset.operator.model.records import RunKey, RunRecord
+from kasset.operator.model.records import RunKey, RunRecord, is_current
 from kasset.operator.model.reports import EventType, ReportedEvent, to_reported
-from kasset.plan import StepFailed, StepPhase, StepSucceeded
+from kasset.operator.runs.advancing import Advancer
+from kasset.operator.runs.launching import AttemptNews, Launcher, PodAdopted
+from kasset.operator.runs.ports import RunTable
+from kasset.plan import StepFailed, StepSucceeded
 
-if TYPE_CHECKING:
-    from kasset.operator.runs.controller import Controller
-
-__all__ = ["Intake", "is_current"]
+__all__ = ["Intake"]
 
 logger = logging.getLogger(__name__)
 
 
-def is_current(record: RunRecord, step: StepKey, attempt: int) -> bool:
-    """Whether `attempt` is the running attempt of `step`."""
-    current = record.state.steps.get(step)
-    return (
-        current is not None and current.phase is StepPhase.RUNNING and current.attempts == attempt
-    )
-
-
 class Intake:
-    def __init__(self, controller: Controller) -> None:
-        self.c = controller
+    def __init__(
+        self, table: RunTable, advancer: Advancer, launcher: Launcher, assets: AssetBook
+    ) -> None:
+        self.table, self.advancer, self.launcher, self.assets = table, advancer, launcher, assets
+
+    # ---- what the ingest endpoint asks (`EventIngestSink`)
+
+    def ready(self) -> bool:
+        """Whether runs were restored after a (re)start: the ingest endpoint waits."""
+        return self.table.ready
+
+    def namespace_of(self, run: str) -> str | None:
+        return self.table.namespace_of(run)
+
+    def attempt_news(self, record: RunRecord, news: AttemptNews) -> None:
+        """What the launcher reports about an attempt: folded like a pod or a failure."""
+        if isinstance(news, PodAdopted):
+            self.fold_pod(record, news.pod, deleted=False)
+        else:
+            self.advancer.step_event(record, news)
 
     async def on_pod(self, body: Mapping[str, Any], event_type: str | None) -> None:
         ident = pod_identity(body)
         if ident is None:
             return
         key = (ident.namespace, ident.run)
-        if key in self.c.restoring:
-            self.c.restoring[key].append(lambda: self._pod_now(key, body, event_type))
+        if key in self.table.restoring:
+            self.table.restoring[key].append(lambda: self._pod_now(key, body, event_type))
             return
         self._pod_now(key, body, event_type)
 
     def _pod_now(self, key: RunKey, body: Mapping[str, Any], event_type: str | None) -> None:
-        record = self.c.runs.get(key)
+        record = self.table.runs.get(key)
         if record is not None:
             self.fold_pod(record, body, deleted=event_type == "DELETED")
 
@@ -61,10 +73,10 @@ class Intake:
         view = read_pod(body, deleted)
         step, attempt = ident.step, ident.attempt
         if view.state == "pending":
-            self.c.launcher.pending(record, step, attempt, view)
+            self.launcher.pending(record, step, attempt, view)
             return
         if view.state == "running":
-            self.c.launcher.started(record, step, attempt)
+            self.launcher.started(record, step, attempt)
             return
         for event in view.events:
             self.fold_report(record, event)
@@ -75,7 +87,7 @@ class Intake:
         else:
             message = view.message or "the step failed"
             failed = StepFailed(step, attempt, message, view.retryable, view.infrastructure)
-            self.c.step_event(record, failed)
+            self.advancer.step_event(record, failed)
 
     async def submit_events(self, namespace: str, run: str, events: Sequence[Any]) -> None:
         reported = []
@@ -85,13 +97,13 @@ class Intake:
             except ValueError as error:
                 logger.debug("dropping an event of %s/%s: %s", namespace, run, error)
         key = (namespace, run)
-        if key in self.c.restoring:
-            self.c.restoring[key].append(lambda: self._fold_all(key, reported))
+        if key in self.table.restoring:
+            self.table.restoring[key].append(lambda: self._fold_all(key, reported))
             return
         self._fold_all(key, reported)
 
     def _fold_all(self, key: RunKey, events: list[ReportedEvent]) -> None:
-        record = self.c.runs.get(key)
+        record = self.table.runs.get(key)
         if record is None:
             logger.debug("events for unknown run %s/%s ignored", *key)
             return
@@ -110,11 +122,11 @@ class Intake:
         info = record.step_info(step)
         kind = event.type
         if kind == EventType.STEP_STARTED:
-            self.c.launcher.started(record, step, event.attempt)
+            self.launcher.started(record, step, event.attempt)
         elif kind == EventType.ASSET_MATERIALIZED:
             info.metadata = dict(event.metadata)
             record.dirty = True
-            self.c.assets.materialized(
+            self.assets.materialized(
                 record.namespace,
                 record.graph,
                 step.asset,
@@ -130,7 +142,7 @@ class Intake:
             blocking = {check.name for check in node.checks if check.blocking}
             if not event.check.passed and event.check.name in blocking:
                 info.blocking_failure = info.blocking_failure or event.check.name
-            self.c.assets.check(
+            self.assets.check(
                 record.namespace,
                 record.graph,
                 step.asset,
@@ -144,13 +156,13 @@ class Intake:
         elif kind == EventType.STEP_FAILED:
             message = event.error or "the step failed"
             failed = StepFailed(step, event.attempt, message, event.retryable, event.interrupted)
-            self.c.step_event(record, failed)
+            self.advancer.step_event(record, failed)
 
     def succeed(self, record: RunRecord, step: StepKey, attempt: int) -> None:
         """A success, unless a blocking check failed: then a failure that is not retried."""
         check = record.step_info(step).blocking_failure
         if check is not None:
             message = f"blocking check '{check}' failed"
-            self.c.step_event(record, StepFailed(step, attempt, message, retryable=False))
+            self.advancer.step_event(record, StepFailed(step, attempt, message, retryable=False))
         else:
-            self.c.step_event(record, StepSucceeded(step, attempt))
+            self.advancer.step_event(record, StepSucceeded(step, attempt))

@@ -2,7 +2,8 @@
 `historyLimit`. Decisions are pure functions; the Janitor applies them.
 
 Deleting a Materialization garbage-collects its pods (ownerReferences), so finished runs
-do not pile up pods either.
+do not pile up pods either. The finished runs it knows are kept in the `RunTable`
+(`table.finished`), where the ingest endpoint also finds a late step's run.
 """
 
 from __future__ import annotations
@@ -10,31 +11,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kasset.operator.kube.client import ApiError
-from kasset.operator.model.records import RunKey, RunRecord
+from kasset.operator.model.records import FinishedRun, RunKey, RunRecord
 from kasset.operator.model.status import parse_time
+from kasset.operator.runs.ports import Ports, RunTable
 
-if TYPE_CHECKING:
-    from kasset.operator.runs.controller import Controller
-
-__all__ = ["FinishedRun", "Janitor", "beyond_history"]
+__all__ = ["FinishedRun", "Janitor", "TtlExpired", "beyond_history"]
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class FinishedRun:
-    namespace: str
-    name: str
-    graph: str
-    completion: float
-    ttl: int | None = None
+class TtlExpired:
+    """Timer key: the finished run's `ttlSecondsAfterFinished` has passed."""
 
-    @property
-    def key(self) -> RunKey:
-        return (self.namespace, self.name)
+    run: RunKey
 
 
 def beyond_history(runs: Iterable[FinishedRun], limit: int) -> list[FinishedRun]:
@@ -44,9 +37,13 @@ def beyond_history(runs: Iterable[FinishedRun], limit: int) -> list[FinishedRun]
 
 
 class Janitor:
-    def __init__(self, controller: Controller) -> None:
-        self.c = controller
-        self.finished_runs: dict[RunKey, FinishedRun] = {}
+    def __init__(self, ports: Ports, table: RunTable) -> None:
+        self.ports, self.table = ports, table
+        ports.timers.on(TtlExpired, self.fire_ttl)
+
+    @property
+    def finished_runs(self) -> dict[RunKey, FinishedRun]:
+        return self.table.finished
 
     def remember(self, body: Mapping[str, Any]) -> None:
         """A Materialization seen already finished (e.g. at startup)."""
@@ -56,7 +53,7 @@ class Janitor:
         completion = (
             parse_time(status.get("completionTime"))
             or parse_time(metadata.get("creationTimestamp"))
-            or self.c.clock()
+            or self.ports.clock()
         )
         self._add(
             FinishedRun(
@@ -70,31 +67,31 @@ class Janitor:
 
     def finished(self, record: RunRecord) -> None:
         """A run we drove has finished and its final status is written: drop its state."""
-        self.c.runs.pop(record.key, None)
+        self.table.runs.pop(record.key, None)
         self._add(
             FinishedRun(
                 record.namespace,
                 record.name,
                 record.graph.name,
-                record.completion_time or self.c.clock(),
+                record.completion_time or self.ports.clock(),
                 record.ttl_seconds,
             )
         )
 
     def forget(self, key: RunKey) -> None:
         self.finished_runs.pop(key, None)
-        self.c.timers.cancel(("ttl", key))
+        self.ports.timers.cancel(TtlExpired(key))
 
     def _add(self, run: FinishedRun) -> None:
         known = self.finished_runs.get(run.key)
         self.finished_runs[run.key] = run
         if run.ttl is not None:
-            self.c.timers.schedule(("ttl", run.key), run.completion + run.ttl)
+            self.ports.timers.schedule(TtlExpired(run.key), run.completion + run.ttl)
         if known is None:
             self.enforce_history(run.namespace, run.graph)
 
     def enforce_history(self, namespace: str, graph: str) -> None:
-        snapshot = self.c.graphs.get((namespace, graph))
+        snapshot = self.table.graphs.get((namespace, graph))
         if snapshot is None:
             return
         runs = [
@@ -103,17 +100,17 @@ class Janitor:
         for run in beyond_history(runs, snapshot.spec.history_limit):
             self._delete(run.key, f"beyond historyLimit {snapshot.spec.history_limit}")
 
-    def fire_ttl(self, key: RunKey) -> None:
-        if key in self.finished_runs:
-            self._delete(key, "ttlSecondsAfterFinished passed")
+    def fire_ttl(self, due: TtlExpired) -> None:
+        if due.run in self.finished_runs:
+            self._delete(due.run, "ttlSecondsAfterFinished passed")
 
     def _delete(self, key: RunKey, why: str) -> None:
         self.forget(key)
         logger.info("deleting Materialization %s/%s: %s", key[0], key[1], why)
-        self.c.spawn(self._send_delete(key))
+        self.ports.spawn(self._send_delete(key))
 
     async def _send_delete(self, key: RunKey) -> None:
         try:
-            await self.c.kube.delete_object("materializations", key[0], key[1])
+            await self.ports.kube.delete_object("materializations", key[0], key[1])
         except ApiError as error:
             logger.warning("cannot delete Materialization %s/%s: %s", key[0], key[1], error)

@@ -1,29 +1,37 @@
 """Applying the plan's actions to pods: create a step's pod (adopting one that already
 exists), stop it, notice it started or is stuck pending, and report finished steps and
-runs as Kubernetes Events and metrics. Part of the controller, split out by concern.
+runs as Kubernetes Events and metrics.
+
+Below the controller: it is given `Ports`, the `RunTable`, the Asset book and the
+announcer, and reports back up through one callback, `report(record, news)`, with news
+about an attempt it owns: the attempt failed (`StepFailed`: the pod could not be created,
+cannot start, or stayed pending too long), or its pod already existed (`PodAdopted`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from kasset import naming
 from kasset.definitions.keys import StepKey
-from kasset.operator.model.auth import step_token
+from kasset.operator.assets.book import AssetBook
 from kasset.operator.kube.client import ApiError
-from kasset.operator.model.k8s_events import EventBudget, Reason, build_event
+from kasset.operator.model.auth import step_token
+from kasset.operator.model.k8s_events import Reason
 from kasset.operator.model.pods import build_step_pod, owner_reference
 from kasset.operator.model.podstate import PodView
-from kasset.operator.model.records import RunKey, RunRecord
+from kasset.operator.model.records import RunKey, RunRecord, is_current
 from kasset.operator.model.status import parse_time
+from kasset.operator.runs.announcing import Announcer
+from kasset.operator.runs.ports import Ports, RunTable
 from kasset.plan import FinishRun, RunPhase, StepFailed, StepPhase, StepSucceeded, StopStep
+from kasset.resources import API_VERSION, MATERIALIZATION_KIND
 
-if TYPE_CHECKING:
-    from kasset.operator.runs.controller import Controller
-
-__all__ = ["Launcher"]
+__all__ = ["AttemptNews", "Launcher", "PendingDeadline", "PodAdopted"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +42,40 @@ _RUN_REASONS = {
     RunPhase.CANCELED: Reason.RUN_CANCELED,
 }
 _QUOTA_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
-_STEP_REASONS = frozenset({Reason.STEP_SUCCEEDED, Reason.STEP_FAILED, Reason.STEP_RETRYING})
+
+
+@dataclass(frozen=True)
+class PendingDeadline:
+    """Timer key: the attempt's pod has been pending for `--pending-timeout`."""
+
+    run: RunKey
+    step: StepKey
+    attempt: int
+
+
+@dataclass(frozen=True)
+class PodAdopted:
+    """The attempt's pod existed already (a resumed run): what it says is to be folded."""
+
+    pod: Mapping[str, Any]
+
+
+AttemptNews = StepFailed | PodAdopted
+"""What the launcher reports up about an attempt it owns."""
 
 
 class Launcher:
-    def __init__(self, controller: Controller) -> None:
-        self.c = controller
-        self.budget = EventBudget()
+    def __init__(
+        self,
+        ports: Ports,
+        table: RunTable,
+        assets: AssetBook,
+        announcer: Announcer,
+        report: Callable[[RunRecord, AttemptNews], None],
+    ) -> None:
+        self.ports, self.table, self.assets, self.announcer = ports, table, assets, announcer
+        self.report = report
+        ports.timers.on(PendingDeadline, self.pending_expired)
 
     # ---- launching -------------------------------------------------------------------
 
@@ -54,13 +89,13 @@ class Launcher:
         info.checks.clear()
         info.launch_trigger_at = trigger
         if info.first_started_at is None:
-            info.first_started_at = self.c.clock()
+            info.first_started_at = self.ports.clock()
         record.touch(step)
-        self.c.metrics.step_started(record.graph.name, step.asset.to_string())
-        self.c.spawn(self._create(record, step, attempt))
+        self.ports.metrics.step_started(record.graph.name, step.asset.to_string())
+        self.ports.spawn(self._create(record, step, attempt))
 
     def pod_manifest(self, record: RunRecord, step: StepKey, attempt: int) -> dict[str, Any]:
-        config = self.c.config
+        config = self.ports.config
         token = None
         if config.event_url:
             token = step_token(
@@ -76,24 +111,24 @@ class Launcher:
             attempt=attempt,
             event_url=config.event_url,
             token=token,
-            owner=owner_reference("kasset.io/v1alpha1", "Materialization", record.name, record.uid),
+            owner=owner_reference(API_VERSION, MATERIALIZATION_KIND.kind, record.name, record.uid),
             storage_defaults=config.storage_defaults,
         )
 
     async def _create(self, record: RunRecord, step: StepKey, attempt: int) -> None:
         body = self.pod_manifest(record, step, attempt)
-        deadline = self.c.clock() + self.c.config.pending_timeout
+        deadline = self.ports.clock() + self.ports.config.pending_timeout
         backoff = iter(_QUOTA_BACKOFF)
         while True:
             try:
-                pod, created = await self.c.kube.create_pod(record.namespace, body)
+                pod, created = await self.ports.kube.create_pod(record.namespace, body)
                 break
             except ApiError as error:
                 quota = error.status == 403 and "quota" in error.message.lower()
                 delay = next(backoff, _QUOTA_BACKOFF[-1])
                 if (
                     quota
-                    and self.c.clock() + delay < deadline
+                    and self.ports.clock() + delay < deadline
                     and self._current(record, step, attempt)
                 ):
                     await asyncio.sleep(delay)  # wait for quota like a pending pod would
@@ -103,10 +138,9 @@ class Launcher:
                     retryable = error.status not in _NOT_RETRYABLE
                     # No answer, throttled or a server error: the API server's trouble.
                     lost = error.status in (0, 429) or error.status >= 500
-                    failed = StepFailed(step, attempt, message, retryable, lost)
-                    self.c.step_event(record, failed)
+                    self.report(record, StepFailed(step, attempt, message, retryable, lost))
                 return
-        now = self.c.clock()
+        now = self.ports.clock()
         if not self._current(record, step, attempt):
             # Canceled, timed out or forgotten while the create was in flight.
             await self.delete_pod(record.namespace, body["metadata"]["name"])
@@ -115,35 +149,31 @@ class Launcher:
         created_at = now if created else parse_time(pod["metadata"].get("creationTimestamp"))
         info.pod_created_at = created_at or now
         if info.launch_trigger_at is not None:
-            self.c.metrics.inter_step_gap(now - info.launch_trigger_at)
+            self.ports.metrics.inter_step_gap(now - info.launch_trigger_at)
             info.launch_trigger_at = None
         if not info.started_reported:
-            self.c.timers.schedule(
-                ("pending", record.key, step, attempt),
-                info.pod_created_at + self.c.config.pending_timeout,
+            self.ports.timers.schedule(
+                PendingDeadline(record.key, step, attempt),
+                info.pod_created_at + self.ports.config.pending_timeout,
             )
         if not created:
-            self.c.fold_pod(record, pod, deleted=False)  # adopted: it may be far along
+            self.report(record, PodAdopted(pod))  # it may be far along
 
     def _current(self, record: RunRecord, step: StepKey, attempt: int) -> bool:
-        current = record.state.steps.get(step)
-        return (
-            self.c.runs.get(record.key) is record
-            and current is not None
-            and current.phase is StepPhase.RUNNING
-            and current.attempts == attempt
-        )
+        return self.table.is_live(record) and is_current(record, step, attempt)
 
     # ---- pod states ------------------------------------------------------------------
 
     def started(self, record: RunRecord, step: StepKey, attempt: int) -> None:
         info = record.step_info(step)
         info.pending_reason = None
-        self.c.timers.cancel(("pending", record.key, step, attempt))
+        self.ports.timers.cancel(PendingDeadline(record.key, step, attempt))
         if not info.started_reported:
             info.started_reported = True
             if info.pod_created_at is not None:
-                self.c.metrics.pod_start_latency(max(0.0, self.c.clock() - info.pod_created_at))
+                self.ports.metrics.pod_start_latency(
+                    max(0.0, self.ports.clock() - info.pod_created_at)
+                )
 
     def pending(self, record: RunRecord, step: StepKey, attempt: int, view: PodView) -> None:
         info = record.step_info(step)
@@ -152,20 +182,20 @@ class Launcher:
         if info.pod_created_at is None:
             info.pod_created_at = parse_time(view.created_at)
         if info.pod_created_at is not None and not info.started_reported:
-            deadline = info.pod_created_at + self.c.config.pending_timeout
-            self.c.timers.schedule(("pending", record.key, step, attempt), deadline)
+            deadline = info.pod_created_at + self.ports.config.pending_timeout
+            self.ports.timers.schedule(PendingDeadline(record.key, step, attempt), deadline)
         if view.fatal:
             message = f"the step's pod cannot start: {view.message}"
             self._fail_and_delete(record, step, attempt, message, retryable=False)
 
-    def pending_expired(self, key: RunKey, step: StepKey, attempt: int) -> None:
-        record = self.c.runs.get(key)
+    def pending_expired(self, due: PendingDeadline) -> None:
+        record, step, attempt = self.table.get(due.run), due.step, due.attempt
         if record is None or not self._current(record, step, attempt):
             return
         info = record.step_info(step)
         if info.started_reported:
             return
-        timeout = self.c.config.pending_timeout
+        timeout = self.ports.config.pending_timeout
         why = info.pending_reason or "the pod was not scheduled or its container did not start"
         self._fail_and_delete(
             record, step, attempt, f"the step's pod was pending for {timeout:g}s: {why}", True
@@ -175,15 +205,15 @@ class Launcher:
         self, record: RunRecord, step: StepKey, attempt: int, message: str, retryable: bool
     ) -> None:
         pod = naming.step_pod_name(record.name, step.to_string(), attempt)
-        self.c.step_event(record, StepFailed(step, attempt, message, retryable))
-        self.c.spawn(self.delete_pod(record.namespace, pod))
+        self.report(record, StepFailed(step, attempt, message, retryable))
+        self.ports.spawn(self.delete_pod(record.namespace, pod))
 
     # ---- stopping and reporting ----------------------------------------------------
 
     def stop(self, record: RunRecord, action: StopStep, now: float) -> None:
         pod = naming.step_pod_name(record.name, action.step.to_string(), action.attempt)
-        self.c.timers.cancel(("pending", record.key, action.step, action.attempt))
-        self.c.spawn(self.delete_pod(record.namespace, pod))
+        self.ports.timers.cancel(PendingDeadline(record.key, action.step, action.attempt))
+        self.ports.spawn(self.delete_pod(record.namespace, pod))
         current = record.state.steps[action.step]
         record.touch(action.step)
         if current.phase is not StepPhase.CANCELED:  # a deadline: report it like a failure
@@ -192,7 +222,9 @@ class Launcher:
 
     async def delete_pod(self, namespace: str, name: str) -> None:
         try:
-            await self.c.kube.delete_pod(namespace, name, self.c.config.delete_grace_seconds)
+            await self.ports.kube.delete_pod(
+                namespace, name, self.ports.config.delete_grace_seconds
+            )
         except ApiError as error:
             logger.warning("cannot delete pod %s/%s: %s", namespace, name, error)
 
@@ -202,7 +234,7 @@ class Launcher:
         """Bookkeeping, Event and metrics of an attempt that just ended."""
         current = record.state.steps[step]
         record.touch(step)
-        self.c.timers.cancel(("pending", record.key, step, event.attempt))
+        self.ports.timers.cancel(PendingDeadline(record.key, step, event.attempt))
         started = current.started_at if current.started_at is not None else now
         graph, asset = record.graph.name, step.asset.to_string()
         if current.phase is StepPhase.SUCCEEDED:
@@ -224,7 +256,7 @@ class Launcher:
             outcome, reason = "failed", Reason.STEP_FAILED
             message = f"step {step} failed (attempt {event.attempt}): {current.message}"
             record.touch_downstream(step)
-            self.c.assets.failed(
+            self.assets.failed(
                 record.namespace,
                 record.graph,
                 step.asset,
@@ -232,49 +264,23 @@ class Launcher:
                 step.partition,
                 current.message,
             )
-        self.c.metrics.step_finished(graph, asset, outcome, max(0.0, now - started))
-        if self.c.config.step_events == "all" or outcome != "succeeded":
-            self.emit(record, reason, message)
+        self.ports.metrics.step_finished(graph, asset, outcome, max(0.0, now - started))
+        if self.ports.config.step_events == "all" or outcome != "succeeded":
+            self.announcer.announce(record, reason, message)
 
     def finish(self, record: RunRecord, action: FinishRun, now: float) -> None:
         record.completion_time = now
         record.touch_all()
-        if record.key in self.c.waiting:
-            self.c.waiting.remove(record.key)
+        if record.key in self.table.waiting:
+            self.table.waiting.remove(record.key)
         if record.finish_reported:
             return
         record.finish_reported = True
         started = record.start_time if record.start_time is not None else now
-        self.c.metrics.run_finished(record.graph.name, action.phase.value, now - started)
-        self.emit(record, _RUN_REASONS.get(action.phase, Reason.RUN_FAILED), action.message)
-        self.budget.forget(record.uid)
+        self.ports.metrics.run_finished(record.graph.name, action.phase.value, now - started)
+        reason = _RUN_REASONS.get(action.phase, Reason.RUN_FAILED)
+        self.announcer.announce(record, reason, action.message)
+        self.announcer.finished(record)
         done = {k.asset for k, s in record.state.steps.items() if s.phase is StepPhase.SUCCEEDED}
         if done:
-            self.c.assets.mark_stale(record.namespace, record.graph, done)
-
-    def emit(self, record: RunRecord, reason: str, message: str) -> None:
-        fact = message
-        if reason in _STEP_REASONS:
-            held = self.budget.admit((record.uid, reason), self.c.clock())
-            if held is None:
-                self.c.metrics.k8s_event_suppressed("budget")
-                return
-            if held:
-                message = f"{message} (+{held} similar not announced)"
-        involved = {
-            "apiVersion": "kasset.io/v1alpha1",
-            "kind": "Materialization",
-            "name": record.name,
-            "namespace": record.namespace,
-            "uid": record.uid,
-        }
-        body = build_event(
-            involved, reason, message, self.c.clock(), self.c.config.instance, identity=fact
-        )
-        self.c.spawn(self._send_event(record.namespace, body))
-
-    async def _send_event(self, namespace: str, body: dict[str, Any]) -> None:
-        try:
-            await self.c.kube.create_event(namespace, body)
-        except ApiError as error:
-            logger.debug("cannot create an Event: %s", error)
+            self.assets.mark_stale(record.namespace, record.graph, done)
