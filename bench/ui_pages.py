@@ -21,7 +21,7 @@ import httpx
 from kasset.ui.app import create_app
 from kasset.ui.auth import AuthConfig
 from kasset.ui.lineage import clear_layout_cache
-from kasset.ui.memory_backend import MemoryBackend
+from bench.memory_backend import MemoryBackend
 
 TOKEN = "bench"
 BUDGET_MS = 300.0

@@ -15,7 +15,7 @@ from kasset.resources import (
 )
 from kasset.ui.app import create_app
 from kasset.ui.auth import AuthConfig
-from kasset.ui.memory_backend import MemoryBackend
+from bench.memory_backend import MemoryBackend
 
 TOKEN = "s3cret-token-for-tests"
 NS = "shop"

@@ -1,5 +1,5 @@
-"""A Backend over resources held in memory: what tests and the page benchmark serve, and
-a way to browse exported objects without a cluster. Launches are recorded, not run.
+"""A Backend over resources held in memory: what tests and the page benchmark serve (kept
+in bench/, out of the product). Launches are recorded, not run.
 
 `MemoryBackend.synthetic(1000)` builds a layered graph of that many assets with health,
 runs and partitions, the shape the 1,000-asset page budget is measured on.
