@@ -49,8 +49,6 @@ from kasset.ui.schedules import ScheduleView, schedule_views
 
 __all__ = ["MemoryBackend"]
 
-_FINISHED = (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELED)
-
 
 class MemoryBackend:
     """Graphs, assets and runs in dicts; `update_run` lets tests drive live pages."""
@@ -164,7 +162,7 @@ class MemoryBackend:
 
     def cancel(self, namespace: str, run: str) -> None:
         current = self.run(namespace, run)
-        if current.status is not None and current.status.phase in _FINISHED:
+        if current.status is not None and current.status.phase.finished:
             raise ConflictError(f"run {run} has already finished")
         self.canceled.append(run)
 

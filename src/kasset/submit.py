@@ -13,10 +13,11 @@ from typing import Any, TextIO
 from kasset.definitions.partitions import RANGE_SEPARATOR
 from kasset.errors import KassetError
 from kasset.operator.kube.client import ApiError, RawApi
+from kasset.resources import API_VERSION, RunPhase
 
 __all__ = ["build_materialization", "create_materialization"]
 
-_FINISHED = {"Succeeded", "Failed", "Canceled"}
+_FINISHED = frozenset(phase.value for phase in RunPhase if phase.finished)
 _PLURAL = "materializations"
 
 
@@ -43,7 +44,7 @@ def build_materialization(
     if max_parallel:
         spec["maxParallel"] = max_parallel
     return {
-        "apiVersion": "kasset.io/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "Materialization",
         "metadata": {"generateName": f"{graph[:50]}-"},
         "spec": spec,
@@ -66,7 +67,7 @@ def create_materialization(
     when it succeeded."""
     api = api or RawApi.from_environment()
     namespace = namespace or _current_namespace()
-    path = f"/apis/kasset.io/v1alpha1/namespaces/{namespace}/{_PLURAL}"
+    path = f"/apis/{API_VERSION}/namespaces/{namespace}/{_PLURAL}"
     body = build_materialization(
         graph, selection=selection, partitions=partitions, max_parallel=max_parallel
     )

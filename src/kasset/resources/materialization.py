@@ -57,6 +57,11 @@ class RunPhase(StrEnum):
     FAILED = "Failed"
     CANCELED = "Canceled"
 
+    @property
+    def finished(self) -> bool:
+        """Succeeded, Failed or Canceled: the run will not change any more."""
+        return self in (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELED)
+
 
 class StepPhase(StrEnum):
     PENDING = "Pending"

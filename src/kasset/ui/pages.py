@@ -30,7 +30,6 @@ from kasset.ui.views import (
 
 __all__ = ["build_pages_router", "render_run_live"]
 
-_FINISHED = (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELED)
 _MAX_FORM_BYTES = 64 * 1024
 
 
@@ -325,8 +324,8 @@ def _run_context(run: MaterializationResource) -> dict[str, Any]:
     return {
         "row": run_row(run, now),
         "timeline": timeline(run, now),
-        "finished": phase in _FINISHED,
-        "can_rerun": phase in _FINISHED and bool(failed),
+        "finished": phase.finished,
+        "can_rerun": phase.finished and bool(failed),
         "counts": status.counts if status else None,
     }
 

@@ -16,6 +16,7 @@ from kasset.errors import CycleError, DefinitionError
 from kasset.operator.kube.client import ApiError, Kube
 from kasset.operator.model.graphs import GraphSnapshot, snapshot_from_body
 from kasset.operator.model.status import iso
+from kasset.resources import API_VERSION
 from kasset.resources.assetgraph import GraphAsset
 
 __all__ = ["AssetGraphReconciler", "desired_assets", "graph_conditions", "needs_reconcile"]
@@ -35,7 +36,7 @@ def needs_reconcile(body: Mapping[str, Any]) -> bool:
 def desired_assets(snapshot: GraphSnapshot) -> dict[str, dict[str, Any]]:
     """The Asset objects the graph should own, by name (pure)."""
     owner = {
-        "apiVersion": "kasset.io/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "AssetGraph",
         "name": snapshot.name,
         "uid": snapshot.uid,
@@ -57,7 +58,7 @@ def desired_assets(snapshot: GraphSnapshot) -> dict[str, dict[str, Any]]:
             "checks": [c.to_dict() for c in item.checks],
         }
         result[name] = {
-            "apiVersion": "kasset.io/v1alpha1",
+            "apiVersion": API_VERSION,
             "kind": "Asset",
             "metadata": {
                 "name": name,

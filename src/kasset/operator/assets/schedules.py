@@ -25,6 +25,7 @@ from kasset.operator.kube.client import ApiError, Kube
 from kasset.operator.model.graphs import GraphSnapshot
 from kasset.operator.model.status import iso, parse_time
 from kasset.operator.telemetry.sink import MetricsSink
+from kasset.resources import API_VERSION
 
 __all__ = ["MAX_COUNTED_MISSES", "ScheduleLoop", "TickPlan", "due_ticks", "scheduled_run"]
 
@@ -90,7 +91,7 @@ def scheduled_run(
     if partitions:
         spec["partitions"] = {"keys": partitions}
     return {
-        "apiVersion": "kasset.io/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "Materialization",
         "metadata": {
             "name": naming.schedule_run_name(snapshot.name, schedule.name, tick),

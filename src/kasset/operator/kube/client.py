@@ -24,12 +24,13 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from kasset.operator.kube.ratelimit import Priority, PriorityLimiter, ShedError, TokenBucket
+from kasset.resources import API_VERSION
 
 __all__ = ["ApiError", "Kube", "KubeClient", "RawApi"]
 
 logger = logging.getLogger(__name__)
 
-GROUP_PATH = "/apis/kasset.io/v1alpha1"
+GROUP_PATH = f"/apis/{API_VERSION}"
 MERGE_PATCH = "application/merge-patch+json"
 _RETRY_STATUSES = frozenset({0, 429, 500, 502, 503, 504})
 _WRITE_VERBS = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}

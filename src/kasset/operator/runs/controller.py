@@ -38,10 +38,13 @@ from kasset.operator.runs.ports import Ports, RunTable, Tasks
 from kasset.operator.runs.starting import Starter
 from kasset.operator.runs.statuswriter import StatusWriter
 from kasset.operator.telemetry.sink import MetricsSink, NullMetrics
+from kasset.resources import RunPhase
 
 __all__ = ["Controller"]
 
 logger = logging.getLogger(__name__)
+
+_FINISHED = frozenset(phase.value for phase in RunPhase if phase.finished)
 
 
 class Controller:
@@ -145,7 +148,7 @@ class Controller:
         if key in self.table.restoring:
             return
         status = body.get("status") or {}
-        if status.get("phase") in ("Succeeded", "Failed", "Canceled"):
+        if status.get("phase") in _FINISHED:
             self.janitor.remember(body)
             return
         try:
