@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from kasset.definitions.partitions import RANGE_SEPARATOR
 from kasset.errors import KassetError
 from kasset.operator.kube.client import ApiError, RawApi
-from kasset.resources import API_VERSION, RunPhase
+from kasset.resources import API_VERSION, RunPhase, materialization_body
 
 __all__ = ["build_materialization", "create_materialization"]
 
@@ -30,25 +30,21 @@ def build_materialization(
     launched_by: str = "cli",
 ) -> dict[str, Any]:
     """The Materialization object for `kasset materialize GRAPH` (named by the server)."""
-    spec: dict[str, Any] = {
-        "graph": graph,
-        "selection": selection or "*",
-        "launchedBy": launched_by,
-    }
+    chosen: dict[str, Any] | None = None
     if partitions:
         first, separator, last = partitions.partition(RANGE_SEPARATOR)
         if separator:
-            spec["partitions"] = {"range": {"start": first.strip(), "end": last.strip()}}
+            chosen = {"range": {"start": first.strip(), "end": last.strip()}}
         else:
-            spec["partitions"] = {"keys": [k.strip() for k in partitions.split(",") if k.strip()]}
-    if max_parallel:
-        spec["maxParallel"] = max_parallel
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "Materialization",
-        "metadata": {"generateName": f"{graph[:50]}-"},
-        "spec": spec,
-    }
+            chosen = {"keys": [k.strip() for k in partitions.split(",") if k.strip()]}
+    return materialization_body(
+        graph,
+        launched_by=launched_by,
+        selection=selection or "*",
+        partitions=chosen,
+        max_parallel=max_parallel,
+        generate_name=f"{graph[:50]}-",
+    )
 
 
 def create_materialization(

@@ -25,7 +25,7 @@ from kasset.operator.kube.client import ApiError, Kube
 from kasset.operator.model.graphs import GraphSnapshot
 from kasset.operator.model.status import iso, parse_time
 from kasset.operator.telemetry.sink import MetricsSink
-from kasset.resources import API_VERSION
+from kasset.resources import materialization_body
 
 __all__ = ["MAX_COUNTED_MISSES", "ScheduleLoop", "TickPlan", "due_ticks", "scheduled_run"]
 
@@ -79,31 +79,23 @@ def scheduled_run(
     snapshot: GraphSnapshot, schedule: ScheduleDefinition, tick: datetime
 ) -> dict[str, Any]:
     """The Materialization a tick creates (pure)."""
-    spec: dict[str, Any] = {
-        "graph": snapshot.name,
-        "selection": schedule.selection,
-        "launchedBy": f"schedule:{schedule.name}",
-    }
     try:
         partitions = tick_partitions(snapshot.graph, schedule.selection, tick)
     except DefinitionError:
         partitions = None  # planning the run reports the bad selection on the run itself
-    if partitions:
-        spec["partitions"] = {"keys": partitions}
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "Materialization",
-        "metadata": {
-            "name": naming.schedule_run_name(snapshot.name, schedule.name, tick),
-            "namespace": snapshot.namespace,
-            "labels": {
-                "kasset.io/graph": naming.label_value(snapshot.name),
-                "kasset.io/schedule": naming.label_value(schedule.name),
-            },
-            "annotations": {"kasset.io/tick": iso(tick.timestamp()) or ""},
+    return materialization_body(
+        snapshot.name,
+        launched_by=f"schedule:{schedule.name}",
+        selection=schedule.selection,
+        partitions={"keys": partitions} if partitions else None,
+        name=naming.schedule_run_name(snapshot.name, schedule.name, tick),
+        namespace=snapshot.namespace,
+        labels={
+            "kasset.io/graph": naming.label_value(snapshot.name),
+            "kasset.io/schedule": naming.label_value(schedule.name),
         },
-        "spec": spec,
-    }
+        annotations={"kasset.io/tick": iso(tick.timestamp()) or ""},
+    )
 
 
 @dataclass
