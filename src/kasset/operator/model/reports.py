@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kasset.resources.base import status_metadata as summarize_metadata
+
 __all__ = [
-    "MAX_METADATA_ENTRIES",
-    "MAX_METADATA_VALUE",
     "CheckOutcome",
     "EventType",
     "ReportedEvent",
@@ -24,9 +24,6 @@ __all__ = [
     "summarize_metadata",
     "to_reported",
 ]
-
-MAX_METADATA_ENTRIES = 16
-MAX_METADATA_VALUE = 256
 
 
 class EventType:
@@ -123,19 +120,6 @@ def parse_termination_message(text: str | None) -> list[ReportedEvent]:
         except ValueError:
             continue
     return events
-
-
-def summarize_metadata(metadata: Mapping[str, Any]) -> dict[str, str]:
-    """At most 16 entries of short strings: what fits a status field."""
-    summary: dict[str, str] = {}
-    for key, value in metadata.items():
-        if len(summary) >= MAX_METADATA_ENTRIES:
-            break
-        # Typed metadata entries look like {"type": ..., "value": ...}: show the value.
-        shown = value["value"] if isinstance(value, Mapping) and "value" in value else value
-        text = shown if isinstance(shown, str) else json.dumps(shown, default=str)
-        summary[str(key)[:128]] = _shorten(text, MAX_METADATA_VALUE)
-    return summary
 
 
 def _get(mapping: Any, *names: str) -> Any:
