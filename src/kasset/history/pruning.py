@@ -23,18 +23,25 @@ MAX_BATCHES = 40  # per call: at most 20,000 runs, or 20,000 events per rule
 
 def enforce(engine: sa.Engine, rules: RetentionRules, now: datetime) -> RetentionReport:
     """Deletes what `rules` no longer keep at `now`."""
-    totals = {"runs": 0, "events": 0}
+    totals = {"runs": 0, "events": 0, "more": 0}
     budget = MAX_BATCHES
     with engine.connect() as connection:
         graphs = connection.execute(sa.select(runs.c.namespace, runs.c.graph).distinct()).all()
     for namespace, graph in graphs:
         policy = rules.for_graph(namespace, graph)
-        for batch in _expired_runs(engine, namespace, graph, policy, now, budget):
+        expired = _expired_runs(engine, namespace, graph, policy, now)
+        while expired:
+            if budget <= 0:
+                totals["more"] = 1
+                break
+            batch, expired = expired[:BATCH], expired[BATCH:]
             budget -= 1
             totals["events"] += _delete_runs(engine, namespace, batch)
             totals["runs"] += len(batch)
-    budget = _prune_runless(engine, rules, now, budget, totals)
-    return RetentionReport(runs=totals["runs"], events=totals["events"], more=budget <= 0)
+    _prune_runless(engine, rules, now, budget, totals)
+    return RetentionReport(
+        runs=totals["runs"], events=totals["events"], more=bool(totals["more"])
+    )
 
 
 def _expired_runs(
@@ -43,8 +50,7 @@ def _expired_runs(
     graph: str,
     policy: RetentionPolicy,
     now: datetime,
-    budget: int,
-) -> list[list[str]]:
+) -> list[str]:
     ofgraph = sa.and_(runs.c.namespace == namespace, runs.c.graph == graph)
     expired: set[str] = set()
     with engine.connect() as connection:
@@ -55,7 +61,7 @@ def _expired_runs(
                 sa.select(runs.c.run)
                 .where(ofgraph, runs.c.created_ts < edge, runs.c.updated_ts < edge)
                 .where(sa.or_(runs.c.ended_ts.is_(None), runs.c.ended_ts < edge))
-                .limit(budget * BATCH)
+                .limit(MAX_BATCHES * BATCH + 1)
             )
             expired.update(found.scalars())
         if policy.runs is not None:
@@ -64,13 +70,12 @@ def _expired_runs(
                 .where(ofgraph)
                 .order_by(runs.c.created_ts.desc(), runs.c.run.desc())
                 .offset(policy.runs)
-                .limit(budget * BATCH)
+                .limit(MAX_BATCHES * BATCH + 1)
             )
             expired.update(
                 row.run for row in found if row.phase is None or row.phase in FINISHED_RUN_PHASES
             )
-    ordered = sorted(expired)
-    return [ordered[i : i + BATCH] for i in range(0, len(ordered), BATCH)][:budget]
+    return sorted(expired)
 
 
 def _delete_runs(engine: sa.Engine, namespace: str, names: list[str]) -> int:
@@ -143,15 +148,17 @@ def _prune_ticks(
 def _delete_events(
     engine: sa.Engine, where: sa.ColumnElement[bool], budget: int, totals: dict[str, int]
 ) -> int:
-    while budget > 0:
+    while True:
         with engine.begin() as connection:
             chosen = sa.select(events.c.seq, events.c.event_id).where(where).limit(BATCH)
             rows = connection.execute(chosen).all()
             if not rows:
+                return budget
+            if budget <= 0:
+                totals["more"] = 1
                 return budget
             ids = [row.event_id for row in rows]
             connection.execute(sa.delete(metadata_series).where(metadata_series.c.event_id.in_(ids)))
             connection.execute(sa.delete(events).where(events.c.seq.in_([row.seq for row in rows])))
         totals["events"] += len(rows)
         budget -= 1
-    return budget
