@@ -150,7 +150,7 @@ class HistoryStore(Protocol):
     def runs(
         self,
         namespace: str | None,
-        filters: RunFilter = RunFilter(),
+        filters: RunFilter | None = None,
         *,
         limit: int = 50,
         cursor: str | None = None,

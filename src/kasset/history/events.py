@@ -215,8 +215,8 @@ def numeric_metadata(payload: Mapping[str, Any]) -> dict[str, float]:
     """The finite numbers in an event's metadata, by key: plain ints and floats, and
     typed entries such as `{"type": "int", "value": 3}`; booleans are not numbers here.
 
-    >>> numeric_metadata({"metadata": {"rows": 3, "ok": True, "f": {"type": "float", "value": 1.5}}})
-    {'rows': 3.0, 'f': 1.5}
+    >>> numeric_metadata({"metadata": {"rows": 3, "ok": True, "f": {"type": "float", "value": 1}}})
+    {'rows': 3.0, 'f': 1.0}
     """
     metadata = payload.get("metadata")
     if not isinstance(metadata, Mapping):

@@ -54,7 +54,7 @@ def step_log_path(run: str, step: str, attempt: int, stream: str = "log") -> str
     """
     if stream not in _STREAMS:
         raise HistoryError(f"log stream is one of {', '.join(_STREAMS)}, not {stream!r}")
-    if attempt < 1 or not run or not step:
+    if attempt < 1 or run in ("", ".", "..") or step in ("", ".", ".."):
         raise HistoryError(f"no log path for run {run!r}, step {step!r}, attempt {attempt}")
     name = f"{attempt}.log" if stream == "log" else f"{attempt}.{stream}.log"
     return f".kasset/logs/{quote(run, safe='')}/{quote(step, safe='')}/{name}"
@@ -87,12 +87,11 @@ def archive_step_log(
     total = 0
     for chunk in chunks:
         total += len(chunk)
-        room = head_limit - len(head)
-        if room > 0:
-            head += chunk[:room]
-            chunk = chunk[room:]
-        if chunk:
-            tail += chunk
+        room = max(0, head_limit - len(head))
+        head += chunk[:room]
+        rest = chunk[room:]
+        if rest:
+            tail += rest
             if len(tail) > 2 * tail_limit:  # trim now and then, not on every chunk
                 del tail[: len(tail) - tail_limit]
     if len(tail) > tail_limit:

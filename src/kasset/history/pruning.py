@@ -39,9 +39,7 @@ def enforce(engine: sa.Engine, rules: RetentionRules, now: datetime) -> Retentio
             totals["events"] += _delete_runs(engine, namespace, batch)
             totals["runs"] += len(batch)
     _prune_runless(engine, rules, now, budget, totals)
-    return RetentionReport(
-        runs=totals["runs"], events=totals["events"], more=bool(totals["more"])
-    )
+    return RetentionReport(runs=totals["runs"], events=totals["events"], more=bool(totals["more"]))
 
 
 def _expired_runs(
@@ -158,7 +156,9 @@ def _delete_events(
                 totals["more"] = 1
                 return budget
             ids = [row.event_id for row in rows]
-            connection.execute(sa.delete(metadata_series).where(metadata_series.c.event_id.in_(ids)))
+            connection.execute(
+                sa.delete(metadata_series).where(metadata_series.c.event_id.in_(ids))
+            )
             connection.execute(sa.delete(events).where(events.c.seq.in_([row.seq for row in rows])))
         totals["events"] += len(rows)
         budget -= 1

@@ -99,12 +99,8 @@ def run_events(
     query = sa.select(events).where(events.c.namespace == namespace, events.c.run == run)
     if cursor is not None:
         ts, seq = _event_cursor(cursor)
-        query = query.where(
-            events.c.ts >= ts, sa.or_(events.c.ts > ts, events.c.seq > seq)
-        )
-    rows = connection.execute(
-        query.order_by(events.c.ts, events.c.seq).limit(limit + 1)
-    ).all()
+        query = query.where(events.c.ts >= ts, sa.or_(events.c.ts > ts, events.c.seq > seq))
+    rows = connection.execute(query.order_by(events.c.ts, events.c.seq).limit(limit + 1)).all()
     return _event_page(rows, limit)
 
 
@@ -208,9 +204,7 @@ def metadata_keys(connection: sa.Connection, namespace: str, graph: str, asset: 
     return list(found.scalars())
 
 
-def search(
-    connection: sa.Connection, namespace: str | None, text: str, limit: int
-) -> SearchResult:
+def search(connection: sa.Connection, namespace: str | None, text: str, limit: int) -> SearchResult:
     limit = _limit(limit)
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     asset_query = sa.select(assets).where(assets.c.asset.ilike(pattern, escape="\\"))

@@ -115,13 +115,13 @@ class SqlHistoryStore:
     def runs(
         self,
         namespace: str | None,
-        filters: RunFilter = RunFilter(),
+        filters: RunFilter | None = None,
         *,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page[RunRecord]:
         with self.engine.connect() as connection:
-            return queries.runs(connection, namespace, filters, limit, cursor)
+            return queries.runs(connection, namespace, filters or RunFilter(), limit, cursor)
 
     def get_run(self, namespace: str, run: str) -> RunRecord | None:
         with self.engine.connect() as connection:

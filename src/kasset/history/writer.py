@@ -119,7 +119,9 @@ class HistoryWriter:
         if self._clock() < self._retry_at:
             return False
         with self._lock:
-            batch = [self._buffer.popleft() for _ in range(min(self._batch_size, len(self._buffer)))]
+            batch = [
+                self._buffer.popleft() for _ in range(min(self._batch_size, len(self._buffer)))
+            ]
             self._writing = len(batch)
         if not batch:
             return False

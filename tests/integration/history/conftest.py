@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from postgres import PostgresServer
 
 from kasset.history.store import SqlHistoryStore, open_store
+from postgres import PostgresServer
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
@@ -24,9 +25,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database_url(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> str:
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if backend == "sqlite":
         return str(tmp_path / "history" / "history.db")
     server: PostgresServer = request.getfixturevalue("postgres_server")

@@ -88,10 +88,16 @@ def test_ticks_are_kept_by_count_per_schedule_and_by_age(store: SqlHistoryStore)
     for name in ("daily", "hourly"):
         store.append(
             [
-                tick_event(kind=SCHEDULE_TICK, namespace="data", graph="shop", name=name,
-                           tick=at(n * DAY), timestamp=at(n * DAY))
+                tick_event(
+                    kind=SCHEDULE_TICK,
+                    namespace="data",
+                    graph="shop",
+                    name=name,
+                    tick=at(n * DAY),
+                    timestamp=at(n * DAY),
+                )
                 for n in range(6)
-            ]  # fmt: skip
+            ]
         )
     store.enforce_retention(RetentionRules(RetentionPolicy(runs=4)), at(6 * DAY))
     for name in ("daily", "hourly"):

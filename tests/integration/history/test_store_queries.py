@@ -123,12 +123,8 @@ def test_appending_the_same_event_twice_stores_it_once(store: SqlHistoryStore) -
 
 
 def test_an_assets_history_filters_by_partition(store: SqlHistoryStore) -> None:
-    store.append(
-        [materialization(n, partition=f"2026-01-0{n % 3 + 1}") for n in range(1, 10)]
-    )
-    page = store.asset_events(
-        "data", "shop", "raw/orders", [MATERIALIZED], partition="2026-01-01"
-    )
+    store.append([materialization(n, partition=f"2026-01-0{n % 3 + 1}") for n in range(1, 10)])
+    page = store.asset_events("data", "shop", "raw/orders", [MATERIALIZED], partition="2026-01-01")
     assert [s.event.timestamp for s in page.items] == [at(9), at(6), at(3)]
 
 
@@ -154,9 +150,13 @@ def test_numeric_metadata_becomes_a_series_for_plots(store: SqlHistoryStore) -> 
         [
             materialization(
                 n,
-                metadata={"rows": n * 10, "seconds": {"type": "float", "value": n / 2},
-                          "label": "x", "ok": True},
-            )  # fmt: skip
+                metadata={
+                    "rows": n * 10,
+                    "seconds": {"type": "float", "value": n / 2},
+                    "label": "x",
+                    "ok": True,
+                },
+            )
             for n in range(1, 8)
         ]
     )
@@ -199,7 +199,9 @@ def test_a_run_is_described_by_its_newest_phase_whatever_order_events_arrive(
 def test_a_run_seen_only_through_its_steps_is_listed_without_a_phase(
     store: SqlHistoryStore,
 ) -> None:
-    store.append([materialization(3, run="lonely", asset="a"), materialization(4, run="lonely", asset="b")])
+    store.append(
+        [materialization(3, run="lonely", asset="a"), materialization(4, run="lonely", asset="b")]
+    )
     (run,) = store.runs("data").items
     assert (run.run, run.phase, run.created) == ("lonely", None, at(3))
     assert store.get_run("data", "lonely").assets == ("a", "b")  # type: ignore[union-attr]
@@ -253,10 +255,17 @@ def test_runs_are_listed_per_namespace_or_across_all(store: SqlHistoryStore) -> 
 def test_ticks_of_a_schedule_read_newest_first(store: SqlHistoryStore) -> None:
     store.append(
         [
-            tick_event(kind=SCHEDULE_TICK, namespace="data", graph="shop", name="daily",
-                       tick=at(n * 60), timestamp=at(n * 60 + 1), run=f"daily-{n}")
+            tick_event(
+                kind=SCHEDULE_TICK,
+                namespace="data",
+                graph="shop",
+                name="daily",
+                tick=at(n * 60),
+                timestamp=at(n * 60 + 1),
+                run=f"daily-{n}",
+            )
             for n in range(5)
-        ]  # fmt: skip
+        ]
     )
     page = store.named_events("data", "shop", SCHEDULE_TICK, "daily", limit=2)
     assert [s.event.run for s in page.items] == ["daily-4", "daily-3"]
@@ -266,7 +275,9 @@ def test_ticks_of_a_schedule_read_newest_first(store: SqlHistoryStore) -> None:
 def test_search_finds_assets_and_runs_by_any_part_of_their_names(
     store: SqlHistoryStore,
 ) -> None:
-    store.append([materialization(1, asset="raw/Orders"), materialization(2, asset="marts/revenue")])
+    store.append(
+        [materialization(1, asset="raw/Orders"), materialization(2, asset="marts/revenue")]
+    )
     store.append(run_events("nightly-orders-1", start=5))
     store.append(run_events("adhoc_100%", start=6, graph="ads"))
     found = store.search("data", "ORDERS")

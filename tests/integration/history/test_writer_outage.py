@@ -9,12 +9,12 @@ import time
 
 import sqlalchemy as sa
 from history_builders import materialization
-from postgres import PostgresServer
 
 from kasset.history import MATERIALIZED
 from kasset.history.schema import events
 from kasset.history.store import SqlHistoryStore, open_store
 from kasset.history.writer import HistoryWriter
+from postgres import PostgresServer
 
 
 def _stored_ids(store: SqlHistoryStore) -> list[str]:
