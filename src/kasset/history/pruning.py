@@ -7,6 +7,7 @@ stops after a bounded amount per call (`RetentionReport.more` says to call again
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -21,25 +22,38 @@ BATCH = 500
 MAX_BATCHES = 40  # per call: at most 20,000 runs, or 20,000 events per rule
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What one call deleted so far, and the batches it may still spend."""
+
+    budget: int
+    runs: int = 0
+    events: int = 0
+    more: bool = False
+
+    def spend(self) -> bool:
+        """Takes one batch from the budget; False (and `more`) when it is spent."""
+        if self.budget <= 0:
+            self.more = True
+            return False
+        self.budget -= 1
+        return True
+
+
 def enforce(engine: sa.Engine, rules: RetentionRules, now: datetime) -> RetentionReport:
     """Deletes what `rules` no longer keep at `now`."""
-    totals = {"runs": 0, "events": 0, "more": 0}
-    budget = MAX_BATCHES
+    tally = _Tally(budget=MAX_BATCHES)
     with engine.connect() as connection:
         graphs = connection.execute(sa.select(runs.c.namespace, runs.c.graph).distinct()).all()
     for namespace, graph in graphs:
         policy = rules.for_graph(namespace, graph)
         expired = _expired_runs(engine, namespace, graph, policy, now)
-        while expired:
-            if budget <= 0:
-                totals["more"] = 1
-                break
+        while expired and tally.spend():
             batch, expired = expired[:BATCH], expired[BATCH:]
-            budget -= 1
-            totals["events"] += _delete_runs(engine, namespace, batch)
-            totals["runs"] += len(batch)
-    _prune_runless(engine, rules, now, budget, totals)
-    return RetentionReport(runs=totals["runs"], events=totals["events"], more=bool(totals["more"]))
+            tally.events += _delete_runs(engine, namespace, batch)
+            tally.runs += len(batch)
+    _prune_runless(engine, rules, now, tally)
+    return RetentionReport(runs=tally.runs, events=tally.events, more=tally.more)
 
 
 def _expired_runs(
@@ -88,9 +102,7 @@ def _delete_runs(engine: sa.Engine, namespace: str, names: list[str]) -> int:
     return int(deleted)
 
 
-def _prune_runless(
-    engine: sa.Engine, rules: RetentionRules, now: datetime, budget: int, totals: dict[str, int]
-) -> int:
+def _prune_runless(engine: sa.Engine, rules: RetentionRules, now: datetime, tally: _Tally) -> None:
     overridden = [
         sa.and_(events.c.namespace == namespace, events.c.graph == graph)
         for namespace, graph in rules.graphs
@@ -106,19 +118,14 @@ def _prune_runless(
         cutoff = policy.cutoff(now)
         if cutoff is not None:
             old = sa.and_(scope, events.c.run.is_(None), events.c.ts < to_micros(cutoff))
-            budget = _delete_events(engine, old, budget, totals)
+            _delete_events(engine, old, tally)
         if policy.runs is not None:
-            budget = _prune_ticks(engine, scope, policy.runs, budget, totals)
-    return budget
+            _prune_ticks(engine, scope, policy.runs, tally)
 
 
 def _prune_ticks(
-    engine: sa.Engine,
-    scope: sa.ColumnElement[bool],
-    keep: int,
-    budget: int,
-    totals: dict[str, int],
-) -> int:
+    engine: sa.Engine, scope: sa.ColumnElement[bool], keep: int, tally: _Tally
+) -> None:
     ticks = sa.and_(scope, events.c.kind.in_([SCHEDULE_TICK, SENSOR_TICK]))
     with engine.connect() as connection:
         names = connection.execute(
@@ -139,26 +146,19 @@ def _prune_ticks(
             .order_by(events.c.ts.desc(), events.c.seq.desc())
             .limit(keep)
         )
-        budget = _delete_events(engine, sa.and_(one, events.c.seq.not_in(kept)), budget, totals)
-    return budget
+        _delete_events(engine, sa.and_(one, events.c.seq.not_in(kept)), tally)
 
 
-def _delete_events(
-    engine: sa.Engine, where: sa.ColumnElement[bool], budget: int, totals: dict[str, int]
-) -> int:
+def _delete_events(engine: sa.Engine, where: sa.ColumnElement[bool], tally: _Tally) -> None:
     while True:
         with engine.begin() as connection:
             chosen = sa.select(events.c.seq, events.c.event_id).where(where).limit(BATCH)
             rows = connection.execute(chosen).all()
-            if not rows:
-                return budget
-            if budget <= 0:
-                totals["more"] = 1
-                return budget
+            if not rows or not tally.spend():
+                return
             ids = [row.event_id for row in rows]
             connection.execute(
                 sa.delete(metadata_series).where(metadata_series.c.event_id.in_(ids))
             )
             connection.execute(sa.delete(events).where(events.c.seq.in_([row.seq for row in rows])))
-        totals["events"] += len(rows)
-        budget -= 1
+        tally.events += len(rows)
