@@ -38,12 +38,14 @@ def _backends(quick: bool) -> Iterator[list[tuple[str, Callable[[str], str]]]]:
     sys.path.insert(0, str(_TESTS))
     from postgres import PostgresServer
 
-    with tempfile.TemporaryDirectory(prefix="kasset-history-bench-") as tmp:
-        with PostgresServer.started(fsync=True) as server:
-            yield [
-                ("SQLite", lambda name: str(Path(tmp) / f"{name}.db")),
-                ("PostgreSQL", lambda name: server.create_database(name)),
-            ]
+    with (
+        tempfile.TemporaryDirectory(prefix="kasset-history-bench-") as tmp,
+        PostgresServer.started(fsync=True) as server,
+    ):
+        yield [
+            ("SQLite", lambda name: str(Path(tmp) / f"{name}.db")),
+            ("PostgreSQL", server.create_database),
+        ]
 
 
 def _materialization(number: int, asset: str = "raw/orders") -> Any:
@@ -138,7 +140,8 @@ def _queries(url: str, rows: int, reps: int, say: Callable[[str], None]) -> dict
     _bulk(store, (_materialization(n) for n in range(rows)))
     _bulk(store, (_materialization(n, asset=f"other-{n % 10}") for n in range(rows // 10)))
     _bulk(store, (_run_event(n) for n in range(rows)))
-    say(f"    filled {rows:,} materializations and {rows:,} runs in {time.perf_counter() - t0:.0f} s")
+    filled = time.perf_counter() - t0
+    say(f"    filled {rows:,} materializations and {rows:,} runs in {filled:.0f} s")
     middle = encode_cursor(to_micros(T0 + timedelta(seconds=rows // 2)), rows)
     run_cursor = encode_cursor(to_micros(T0 + timedelta(seconds=rows * 5)), "run-050000")
     since, until = T0 + timedelta(seconds=rows * 2), T0 + timedelta(seconds=rows * 3)

@@ -35,6 +35,7 @@ class Rows:
     runs: list[dict[str, Any]] = field(default_factory=list)
     run_assets: list[dict[str, Any]] = field(default_factory=list)
     series: list[dict[str, Any]] = field(default_factory=list)
+    series_keys: list[dict[str, Any]] = field(default_factory=list)
     assets: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -58,6 +59,8 @@ def project(events: Sequence[HistoryEvent]) -> Rows:
             catalog[key3] = max(ts, catalog.get(key3, ts))
             if event.kind in ASSET_KINDS:
                 rows.series.extend(_series_rows(event, ts))
+    keys = sorted({(r["namespace"], r["graph"], r["asset"], r["key"]) for r in rows.series})
+    rows.series_keys = [{"namespace": n, "graph": g, "asset": a, "key": k} for n, g, a, k in keys]
     rows.runs = list(runs.values())
     rows.run_assets = [{"namespace": n, "run": r, "asset": a} for n, r, a in sorted(run_assets)]
     rows.assets = [

@@ -27,11 +27,19 @@ from kasset.history.api import (
     encode_cursor,
 )
 from kasset.history.events import HistoryEvent
-from kasset.history.schema import assets, events, from_micros, run_assets, to_micros
+from kasset.history.schema import (
+    assets,
+    events,
+    from_micros,
+    run_assets,
+    series_keys,
+    to_micros,
+)
 from kasset.history.schema import metadata_series as series_table
 from kasset.history.schema import runs as runs_table
 
 __all__ = [
+    "SEARCH_SCAN_RUNS",
     "asset_events",
     "get_run",
     "metadata_keys",
@@ -41,6 +49,9 @@ __all__ = [
     "runs",
     "search",
 ]
+
+
+SEARCH_SCAN_RUNS = 10_000
 
 
 def asset_events(
@@ -194,35 +205,58 @@ def metadata_series(
 
 
 def metadata_keys(connection: sa.Connection, namespace: str, graph: str, asset: str) -> list[str]:
-    series = series_table
+    keys = series_keys
     found = connection.execute(
-        sa.select(series.c.key)
-        .where(series.c.namespace == namespace, series.c.graph == graph, series.c.asset == asset)
-        .distinct()
-        .order_by(series.c.key)
+        sa.select(keys.c.key)
+        .where(keys.c.namespace == namespace, keys.c.graph == graph, keys.c.asset == asset)
+        .order_by(keys.c.key)
     )
     return list(found.scalars())
 
 
 def search(connection: sa.Connection, namespace: str | None, text: str, limit: int) -> SearchResult:
+    """Assets whose key contains `text` (the catalog is small: a scan is cheap); runs
+    whose name starts with it (an index range over every run; the first `limit` by
+    name), or whose name or graph contains it among the newest `SEARCH_SCAN_RUNS` (a
+    bounded scan). Runs come newest first."""
     limit = _limit(limit)
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     asset_query = sa.select(assets).where(assets.c.asset.ilike(pattern, escape="\\"))
-    run_query = sa.select(runs_table).where(
-        sa.or_(
-            runs_table.c.run.ilike(pattern, escape="\\"),
-            runs_table.c.graph.ilike(pattern, escape="\\"),
-        )
-    )
     if namespace is not None:
         asset_query = asset_query.where(assets.c.namespace == namespace)
-        run_query = run_query.where(runs_table.c.namespace == namespace)
     found_assets = connection.execute(
         asset_query.order_by(assets.c.last_ts.desc()).limit(limit)
     ).all()
-    found_runs = connection.execute(
-        run_query.order_by(runs_table.c.created_ts.desc()).limit(limit)
-    ).all()
+    prefix = text.lower()  # Kubernetes names are lower case
+    by_prefix = sa.select(runs_table).where(
+        runs_table.c.run >= prefix, runs_table.c.run < prefix + "\U0010ffff"
+    )
+    recent = sa.select(runs_table.c.namespace, runs_table.c.run)
+    if namespace is not None:
+        by_prefix = by_prefix.where(runs_table.c.namespace == namespace)
+        recent = recent.where(runs_table.c.namespace == namespace)
+    newest = recent.order_by(runs_table.c.created_ts.desc()).limit(SEARCH_SCAN_RUNS).subquery()
+    by_substring = (
+        sa.select(runs_table)
+        .join(
+            newest,
+            sa.and_(newest.c.namespace == runs_table.c.namespace, newest.c.run == runs_table.c.run),
+        )
+        .where(
+            sa.or_(
+                runs_table.c.run.ilike(pattern, escape="\\"),
+                runs_table.c.graph.ilike(pattern, escape="\\"),
+            )
+        )
+    )
+    found: dict[tuple[str, str], sa.Row[Any]] = {}
+    for ordered in (
+        by_prefix.order_by(runs_table.c.run).limit(limit),  # index order: no sort
+        by_substring.order_by(runs_table.c.created_ts.desc()).limit(limit),
+    ):
+        for row in connection.execute(ordered):
+            found.setdefault((row.namespace, row.run), row)
+    found_runs = sorted(found.values(), key=lambda row: (-row.created_ts, row.run))[:limit]
     return SearchResult(
         assets=[
             AssetRef(row.namespace, row.graph, row.asset, from_micros(row.last_ts))

@@ -7,7 +7,8 @@ both SQLite and PostgreSQL.
 
 `events` is the log itself; the other tables are projections of it, written in the same
 transaction: `runs` and `run_assets` (the runs page and its filters), `metadata_series`
-(numeric metadata for plots) and `assets` (the catalog that search reads).
+and `series_keys` (numeric metadata for plots, and which keys there are) and `assets`
+(the catalog that search reads).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "metadata_series",
     "run_assets",
     "runs",
+    "series_keys",
     "to_micros",
 ]
 
@@ -106,6 +108,17 @@ metadata_series = sa.Table(
     sa.Column("value", sa.Float(), nullable=False),
     sa.Index("ix_series_asset_key", "namespace", "graph", "asset", "key", "ts"),
     sa.Index("ix_series_run", "namespace", "run"),
+)
+
+# The numeric keys each asset ever reported: the plot picker, without a DISTINCT over
+# every value.
+series_keys = sa.Table(
+    "series_keys",
+    metadata,
+    sa.Column("namespace", sa.String(), primary_key=True),
+    sa.Column("graph", sa.String(), primary_key=True),
+    sa.Column("asset", sa.String(), primary_key=True),
+    sa.Column("key", sa.String(), primary_key=True),
 )
 
 assets = sa.Table(

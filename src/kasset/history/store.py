@@ -28,7 +28,14 @@ from kasset.history.engine import HEAD, create_history_engine, migrate
 from kasset.history.events import HistoryEvent
 from kasset.history.projection import RUN_FIELDS, project
 from kasset.history.retention import RetentionReport, RetentionRules
-from kasset.history.schema import assets, events, metadata_series, run_assets, runs
+from kasset.history.schema import (
+    assets,
+    events,
+    metadata_series,
+    run_assets,
+    runs,
+    series_keys,
+)
 
 __all__ = ["SqlHistoryStore", "open_store"]
 
@@ -69,6 +76,7 @@ class SqlHistoryStore:
             for table, table_rows in (
                 (run_assets, rows.run_assets),
                 (metadata_series, rows.series),
+                (series_keys, rows.series_keys),
             ):
                 if table_rows:
                     connection.execute(self._insert(table).on_conflict_do_nothing(), table_rows)

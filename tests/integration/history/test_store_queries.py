@@ -288,6 +288,31 @@ def test_search_finds_assets_and_runs_by_any_part_of_their_names(
     assert store.search("elsewhere", "orders").assets == []
 
 
+def test_search_finds_old_runs_by_the_start_of_their_name_and_recent_ones_by_any_part(
+    store: SqlHistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kasset.history import queries
+
+    monkeypatch.setattr(queries, "SEARCH_SCAN_RUNS", 3)
+    for n in range(6):
+        store.append(run_events(f"backfill-{n}", start=n * 10))
+    assert [r.run for r in store.search("data", "Backfill-1").runs] == ["backfill-1"]
+    assert [r.run for r in store.search("data", "fill-").runs] == [
+        "backfill-5", "backfill-4", "backfill-3",
+    ]  # fmt: skip
+    assert [r.run for r in store.search("data", "backfill").runs] == [
+        f"backfill-{n}" for n in range(5, -1, -1)
+    ]
+
+
+def test_the_numeric_keys_of_an_asset_are_listed_once_each(store: SqlHistoryStore) -> None:
+    store.append([materialization(1, metadata={"rows": 1, "bytes": 2})])
+    store.append([materialization(2, metadata={"rows": 3, "label": "x"})])
+    store.append([materialization(3, asset="other", metadata={"seconds": 1.5})])
+    assert store.metadata_keys("data", "shop", "raw/orders") == ["bytes", "rows"]
+    assert store.metadata_keys("data", "shop", "other") == ["seconds"]
+
+
 @pytest.mark.parametrize("cursor", ["!!!", "bm90LWEtY3Vyc29y", ""])
 def test_a_malformed_cursor_is_a_clear_error(store: SqlHistoryStore, cursor: str) -> None:
     with pytest.raises(HistoryError, match="malformed page cursor"):

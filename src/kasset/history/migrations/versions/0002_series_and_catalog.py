@@ -1,4 +1,4 @@
-"""Numeric metadata series (plots) and the asset catalog (search), filled from the
+"""Numeric metadata series and their keys (plots) and the asset catalog (search), filled from the
 events already stored.
 
 Revision ID: 0002
@@ -38,6 +38,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_series_run", "metadata_series", ["namespace", "run"])
     op.create_table(
+        "series_keys",
+        sa.Column("namespace", sa.String(), primary_key=True),
+        sa.Column("graph", sa.String(), primary_key=True),
+        sa.Column("asset", sa.String(), primary_key=True),
+        sa.Column("key", sa.String(), primary_key=True),
+    )
+    op.create_table(
         "assets",
         sa.Column("namespace", sa.String(), primary_key=True),
         sa.Column("graph", sa.String(), primary_key=True),
@@ -72,7 +79,7 @@ def _backfill(series: sa.Table | None) -> None:
             .limit(_CHUNK)
         ).all()
         if not chunk:
-            return
+            break
         rows = [
             {
                 "event_id": row.event_id,
@@ -91,8 +98,15 @@ def _backfill(series: sa.Table | None) -> None:
         if rows:
             bind.execute(series.insert(), rows)
         after = chunk[-1].seq
+    bind.execute(
+        sa.text(
+            "INSERT INTO series_keys (namespace, graph, asset, key) "
+            "SELECT DISTINCT namespace, graph, asset, key FROM metadata_series"
+        )
+    )
 
 
 def downgrade() -> None:
     op.drop_table("assets")
+    op.drop_table("series_keys")
     op.drop_table("metadata_series")
