@@ -61,7 +61,10 @@ class SqlHistoryStore:
         self.backend = engine.dialect.name
 
     def append(self, batch: Sequence[HistoryEvent]) -> int:
-        unique = list({event.id: event for event in reversed(batch)}.values())[::-1]
+        first: dict[str, HistoryEvent] = {}
+        for event in batch:
+            first.setdefault(event.id, event)
+        unique = list(first.values())
         if not unique:
             return 0
         with self.engine.begin() as connection:
@@ -70,18 +73,16 @@ class SqlHistoryStore:
             if not fresh:
                 return 0
             rows = project(fresh)
-            connection.execute(self._insert(events).on_conflict_do_nothing(), rows.events)
-            if rows.runs:
-                connection.execute(self._upsert_runs(), rows.runs)
-            for table, table_rows in (
-                (run_assets, rows.run_assets),
-                (metadata_series, rows.series),
-                (series_keys, rows.series_keys),
+            for statement, table_rows in (
+                (self._insert(events).on_conflict_do_nothing(), rows.events),
+                (self._upsert_runs(), rows.runs),
+                (self._insert(run_assets).on_conflict_do_nothing(), rows.run_assets),
+                (self._insert(metadata_series).on_conflict_do_nothing(), rows.series),
+                (self._insert(series_keys).on_conflict_do_nothing(), rows.series_keys),
+                (self._upsert_assets(), rows.assets),
             ):
-                if table_rows:
-                    connection.execute(self._insert(table).on_conflict_do_nothing(), table_rows)
-            if rows.assets:
-                connection.execute(self._upsert_assets(), rows.assets)
+                if table_rows:  # executemany: SQLAlchemy batches it, the statement cached
+                    connection.execute(statement, table_rows)
         return len(fresh)
 
     def asset_events(
