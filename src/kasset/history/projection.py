@@ -95,7 +95,7 @@ def _event_row(event: HistoryEvent, ts: int) -> dict[str, Any]:
         "partition": event.partition,
         "attempt": event.attempt,
         "name": event.name,
-        "payload": dict(event.payload),
+        "payload": _without_nul(dict(event.payload)),
     }
 
 
@@ -145,6 +145,19 @@ def _series_rows(event: HistoryEvent, ts: int) -> Iterable[dict[str, Any]]:
             "ts": ts,
             "value": value,
         }
+
+
+def _without_nul(value: Any) -> Any:
+    """`value` with NUL characters replaced by U+FFFD: PostgreSQL's JSONB and text
+    cannot hold them, and a user's metadata may (SQLite gets the same, so the backends
+    agree)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def _text(value: object) -> str | None:

@@ -37,8 +37,10 @@ MIN_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
 
 
-# Errors of the data, not of the connection: retrying the same batch cannot help.
-_NEVER = (sa.exc.IntegrityError, sa.exc.DataError, sa.exc.ProgrammingError)
+# Errors of the data, not of the connection: retrying the same batch cannot help. (A
+# ProgrammingError, such as a missing table, is retried: it is fixed by migrating, and
+# dropping every event meanwhile would lose what the buffer could have kept.)
+_NEVER = (sa.exc.IntegrityError, sa.exc.DataError)
 
 
 class EventAppender(Protocol):

@@ -112,6 +112,14 @@ def test_a_materializations_full_typed_metadata_comes_back_as_it_went_in(
     assert stored.event.timestamp == at(1)
 
 
+def test_a_nul_character_in_metadata_is_stored_as_a_replacement_character(
+    store: SqlHistoryStore,
+) -> None:
+    store.append([materialization(1, metadata={"note\x00": ["a\x00b", {"c": "\x00"}]})])
+    (stored,) = store.asset_events("data", "shop", "raw/orders", [MATERIALIZED]).items
+    assert stored.event.payload["metadata"] == {"note\ufffd": ["a\ufffdb", {"c": "\ufffd"}]}
+
+
 def test_appending_the_same_event_twice_stores_it_once(store: SqlHistoryStore) -> None:
     batch = [materialization(n) for n in range(1, 4)]
     assert store.append(batch) == 3
