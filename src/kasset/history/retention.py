@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from kasset.errors import HistoryError
 
@@ -47,6 +48,26 @@ class RetentionRules:
     def for_graph(self, namespace: str, graph: str) -> RetentionPolicy:
         return self.graphs.get((namespace, graph), self.default)
 
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> RetentionRules:
+        """The rules as configuration writes them (a chart value, a flag's JSON):
+
+        >>> rules = RetentionRules.from_mapping(
+        ...     {"days": 90, "graphs": {"data/nightly": {"runs": 500}}})
+        >>> rules.for_graph("data", "nightly"), rules.for_graph("data", "other").days
+        (RetentionPolicy(days=None, runs=500), 90)
+        """
+        graphs: dict[tuple[str, str], RetentionPolicy] = {}
+        overrides = data.get("graphs") or {}
+        if not isinstance(overrides, Mapping):
+            raise HistoryError("retention.graphs must map namespace/graph to a policy")
+        for name, policy in overrides.items():
+            namespace, slash, graph = str(name).partition("/")
+            if not slash or not namespace or not graph or "/" in graph:
+                raise HistoryError(f"retention.graphs key {name!r} is not namespace/graph")
+            graphs[(namespace, graph)] = _policy(policy, f"retention.graphs[{name!r}]")
+        return cls(_policy({k: v for k, v in data.items() if k != "graphs"}, "retention"), graphs)
+
 
 @dataclass(frozen=True, slots=True)
 class RetentionReport:
@@ -55,3 +76,20 @@ class RetentionReport:
     runs: int = 0
     events: int = 0
     more: bool = False
+
+
+def _policy(data: object, where: str) -> RetentionPolicy:
+    if not isinstance(data, Mapping):
+        raise HistoryError(f"{where} must be a mapping with days and/or runs")
+    unknown = set(data) - {"days", "runs"}
+    if unknown:
+        raise HistoryError(f"{where} has unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    days, runs = data.get("days"), data.get("runs")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int | float)):
+        raise HistoryError(f"{where}.days must be a number of days, not {days!r}")
+    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int)):
+        raise HistoryError(f"{where}.runs must be a whole number, not {runs!r}")
+    try:
+        return RetentionPolicy(days=days, runs=runs)
+    except HistoryError as error:
+        raise HistoryError(f"{where}: {error}") from None

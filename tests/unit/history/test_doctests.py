@@ -7,7 +7,13 @@ import importlib
 
 import pytest
 
-MODULES = ["api", "engine", "events", "logs"]  # store and writer need a database: no doctest
+MODULES = [
+    "api",
+    "engine",
+    "events",
+    "logs",
+    "retention",
+]  # store and writer need a database: no doctest
 
 
 @pytest.mark.parametrize("name", MODULES)
