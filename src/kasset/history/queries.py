@@ -231,28 +231,19 @@ def search(connection: sa.Connection, namespace: str | None, text: str, limit: i
     by_prefix = sa.select(runs_table).where(
         runs_table.c.run >= prefix, runs_table.c.run < prefix + "\U0010ffff"
     )
-    recent = sa.select(runs_table.c.namespace, runs_table.c.run)
+    recent = sa.select(runs_table)
     if namespace is not None:
         by_prefix = by_prefix.where(runs_table.c.namespace == namespace)
         recent = recent.where(runs_table.c.namespace == namespace)
+    # The filter goes outside the LIMIT, so no planner can scan every run with it.
     newest = recent.order_by(runs_table.c.created_ts.desc()).limit(SEARCH_SCAN_RUNS).subquery()
-    by_substring = (
-        sa.select(runs_table)
-        .join(
-            newest,
-            sa.and_(newest.c.namespace == runs_table.c.namespace, newest.c.run == runs_table.c.run),
-        )
-        .where(
-            sa.or_(
-                runs_table.c.run.ilike(pattern, escape="\\"),
-                runs_table.c.graph.ilike(pattern, escape="\\"),
-            )
-        )
+    by_substring = sa.select(newest).where(
+        sa.or_(newest.c.run.ilike(pattern, escape="\\"), newest.c.graph.ilike(pattern, escape="\\"))
     )
     found: dict[tuple[str, str], sa.Row[Any]] = {}
     for ordered in (
         by_prefix.order_by(runs_table.c.run).limit(limit),  # index order: no sort
-        by_substring.order_by(runs_table.c.created_ts.desc()).limit(limit),
+        by_substring.order_by(newest.c.created_ts.desc()).limit(limit),
     ):
         for row in connection.execute(ordered):
             found.setdefault((row.namespace, row.run), row)
