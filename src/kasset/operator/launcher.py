@@ -78,6 +78,7 @@ class Launcher:
             token=token,
             owner=owner_reference("kasset.io/v1alpha1", "Materialization", record.name, record.uid),
             storage_defaults=config.storage_defaults,
+            pod_defaults=config.pod_defaults,
         )
 
     async def _create(self, record: RunRecord, step: StepKey, attempt: int) -> None:
