@@ -106,13 +106,17 @@ def test_dash_n_is_the_namespace_as_in_kubectl() -> None:
     assert parser.parse_args(["compile", "pkg.defs", "-n", "team-a"]).namespace == "team-a"
 
 
-def _bash_complete(words: list[str]) -> list[str]:
-    script = subprocess.run(
-        [sys.executable, "-m", "kasset", "completion", "bash"],
+def _script(shell: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "kasset", "completion", shell],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+
+
+def _bash_complete(words: list[str]) -> list[str]:
+    script = _script("bash")
     line = " ".join(words)
     probe = (
         f"{script}\nCOMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; "
@@ -135,12 +139,7 @@ def test_bash_completion_offers_commands_options_and_choices() -> None:
 
 
 def test_zsh_completion_loads_in_zsh() -> None:
-    script = subprocess.run(
-        [sys.executable, "-m", "kasset", "completion", "zsh"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    script = _script("zsh")
     zsh = shutil.which("zsh")
     assert zsh, "zsh is needed for this test (apt-get install zsh)"
     probe = f"autoload -U compinit && compinit -u\n{script}\nprint -r -- ${{_comps[kasset]}}"

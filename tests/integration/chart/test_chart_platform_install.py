@@ -6,14 +6,12 @@ carry those defaults."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
-from chartkube import CHART, Kube, wait_until
+from chartkube import CHART, Kube, hostpath_release, wait_until
 
-from operator_harness import VOLUMES_ROOT, compile_graph, e2e_image, materialization
+from operator_harness import compile_graph, e2e_image, materialization
 
 RELEASE = "kasset"
 
@@ -69,17 +67,7 @@ def test_an_operator_without_fixed_uids_runs_steps_with_the_installation_default
     kube = full_cluster
     image = e2e_image()
     ns = kube.new_namespace("kasset-platform")
-    volume: Path = VOLUMES_ROOT / f"chart-{ns}"
-    volume.mkdir(parents=True, exist_ok=True)
-    os.chmod(volume, 0o1777)
-    pv = f"{RELEASE}-{ns}-storage"
-
-    def cleanup() -> None:
-        kube.helm("uninstall", RELEASE, "-n", ns, "--wait", "--ignore-not-found", check=False)
-        kube.kubectl("delete", "pvc", "--all", "-n", ns, "--wait=false", check=False)
-        kube.kubectl("delete", "pv", pv, "--ignore-not-found", "--wait=false", check=False)
-
-    request.addfinalizer(cleanup)
+    volume = hostpath_release(kube, RELEASE, ns, request.addfinalizer)
     repo, _, tag = image.rpartition(":")
     values = {
         "image": {"repository": repo, "tag": tag, "pullPolicy": "Never"},

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chartkube import CHART, REPO, Kube, wait_until
+from chartkube import CHART, REPO, Kube, hostpath_release, wait_until
 
 from kasset import naming
-from operator_harness import VOLUMES_ROOT, compile_graph, e2e_image, materialization
+from operator_harness import compile_graph, e2e_image, materialization
 
 RELEASE = "kasset"
 PREVIOUS_REF = os.environ.get("KASSET_PREVIOUS_CHART_REF", "main")
@@ -74,17 +74,7 @@ def test_upgrading_from_the_previous_chart_keeps_runs_in_flight(
     kube = full_cluster
     image = e2e_image()
     ns = kube.new_namespace("kasset-upgrade")
-    volume = VOLUMES_ROOT / f"chart-{ns}"
-    volume.mkdir(parents=True, exist_ok=True)
-    os.chmod(volume, 0o1777)  # step pods run as uid 1000; hostPath ignores fsGroup
-    pv = f"{RELEASE}-{ns}-storage"
-
-    def cleanup() -> None:
-        kube.helm("uninstall", RELEASE, "-n", ns, "--wait", "--ignore-not-found", check=False)
-        kube.kubectl("delete", "pvc", "--all", "-n", ns, "--wait=false", check=False)
-        kube.kubectl("delete", "pv", pv, "--ignore-not-found", "--wait=false", check=False)
-
-    request.addfinalizer(cleanup)
+    volume = hostpath_release(kube, RELEASE, ns, request.addfinalizer)
     values = _values(image, ns, volume)
     previous = _previous_chart(tmp_path)
     kube.helm("install", RELEASE, str(previous), "-n", ns, *values, "--wait", "--timeout", "5m")

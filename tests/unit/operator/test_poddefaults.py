@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_pods import ORDERS, spec
+from test_pods import ORDERS
+from test_pods import build as build_pod
 
 from kasset.definitions.keys import AssetKey, StepKey
 from kasset.operator.poddefaults import PodDefaults, PodDefaultsError, merge_patch
-from kasset.operator.pods import build_step_pod, owner_reference
 
 PLATFORM = PodDefaults.model_validate(
     {
@@ -37,20 +37,7 @@ PLATFORM = PodDefaults.model_validate(
 
 
 def build(defaults: PodDefaults | None, step: StepKey = ORDERS, index: int = 0) -> dict[str, Any]:
-    graph = spec()
-    return build_step_pod(
-        graph,
-        graph.assets[index],
-        namespace="ns",
-        graph="demo",
-        run="nightly",
-        step=step,
-        attempt=1,
-        event_url=None,
-        token=None,
-        owner=owner_reference("kasset.io/v1alpha1", "Materialization", "nightly", "uid-1"),
-        pod_defaults=defaults,
-    )
+    return build_pod(step, index=index, pod_defaults=defaults)
 
 
 def test_without_installation_defaults_the_pod_is_the_built_in_one() -> None:
