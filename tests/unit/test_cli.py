@@ -177,7 +177,7 @@ def test_cluster_mode_without_the_operator_explains_what_to_install(
     assert main(["materialize", "my-graph", "--wait"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("kasset: error: cluster mode is not available")
-    assert "pip install kasset[operator]" in err
+    assert "pip install kasset[cli]" in err
 
 
 def test_cluster_mode_refuses_a_code_location(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,8 @@ __all__ = [
     "GROUP",
     "MAX_STATUS_METADATA_ENTRIES",
     "MAX_STATUS_METADATA_VALUE",
+    "SERVED_VERSIONS",
+    "STORAGE_VERSION",
     "VERSION",
     "AssetKeyStr",
     "DescriptionStr",
@@ -39,6 +41,11 @@ __all__ = [
 GROUP = "kasset.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
+#: Versions the CRDs serve, oldest first, and the one etcd stores (docs/versions.md). Every
+#: served version has the same schema (conversion strategy None): a change that needs a
+#: conversion needs a webhook first.
+SERVED_VERSIONS: tuple[str, ...] = (VERSION,)
+STORAGE_VERSION = VERSION
 
 _ASSET_KEY_PART = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 ASSET_KEY_PATTERN = rf"^{_ASSET_KEY_PART}(/{_ASSET_KEY_PART})*$"

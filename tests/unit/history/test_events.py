@@ -19,6 +19,7 @@ from kasset.history import (
 from kasset.history.api import decode_cursor, encode_cursor
 from kasset.history.events import numeric_metadata
 from kasset.history.schema import from_micros, to_micros
+from kasset.runtime.events import Event
 from kasset.runtime.records import CheckRecord, EventBuilder, PayloadRecord
 
 T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -54,7 +55,7 @@ def test_the_validated_event_model_converts_the_same_as_the_runtimes_record() ->
         "ASSET_CHECK_EVALUATED", PayloadRecord(check=CheckRecord("has_rows", False, "WARN"))
     )
     from_record = from_step_event(record, namespace="n", graph="g")
-    from_model = from_step_event(record.to_model(), namespace="n", graph="g")
+    from_model = from_step_event(Event.from_record(record), namespace="n", graph="g")
     assert from_record == from_model
     assert from_model.name == "has_rows"
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from kasset import naming
 from kasset.definitions.keys import StepKey
+from kasset.operator.model.poddefaults import PodDefaults, apply_pod_defaults
 from kasset.operator.model.storage import StorageDefaults, effective_storage
 from kasset.resources.assetgraph import AssetGraphSpec, GraphAsset, Storage
 
@@ -69,8 +70,10 @@ def build_step_pod(
     token: str | None,
     owner: dict[str, Any],
     storage_defaults: StorageDefaults | None = None,
+    pod_defaults: PodDefaults | None = None,
 ) -> dict[str, Any]:
-    """The pod manifest of `attempt` of `step` of `run`. Asset fields override defaults."""
+    """The pod manifest of `attempt` of `step` of `run`. Asset fields override the graph's
+    defaults, which override the installation's `pod_defaults` (see poddefaults)."""
     defaults = graph_spec.defaults
     step_text = step.to_string()
     name = naming.step_pod_name(run, step_text, attempt)
@@ -138,7 +141,7 @@ def build_step_pod(
     if defaults.service_account_name:
         pod_spec["serviceAccountName"] = defaults.service_account_name
 
-    return {
+    pod = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
@@ -159,6 +162,7 @@ def build_step_pod(
         },
         "spec": pod_spec,
     }
+    return apply_pod_defaults(pod, pod_defaults)
 
 
 def _env(

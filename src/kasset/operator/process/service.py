@@ -19,6 +19,7 @@ from typing import Any
 from kasset.operator.assets.assetgraphs import AssetGraphReconciler, needs_reconcile
 from kasset.operator.assets.schedules import ScheduleLoop
 from kasset.operator.kube.client import ApiError, Kube
+from kasset.operator.model.poddefaults import PodDefaults
 from kasset.operator.model.storage import StorageDefaults
 from kasset.operator.process.app import OperatorServer, build_app
 from kasset.operator.process.options import OperatorOptions
@@ -26,7 +27,7 @@ from kasset.operator.runs.config import ControllerConfig
 from kasset.operator.runs.controller import Controller
 from kasset.operator.telemetry.sink import MetricsSink
 
-__all__ = ["OperatorService", "event_secret"]
+__all__ = ["OperatorService", "event_secret", "pod_defaults"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,13 @@ def event_secret(env: Mapping[str, str]) -> bytes:
         return value.encode()
     logger.warning("KASSET_EVENT_SECRET is not set: using a random event secret")
     return secrets.token_bytes(32)
+
+
+def pod_defaults(env: Mapping[str, str]) -> PodDefaults | None:
+    """The installation's step-pod defaults from the file `$KASSET_STEP_POD_DEFAULTS`
+    names (the chart's `stepPods`), or None when unset."""
+    path = env.get("KASSET_STEP_POD_DEFAULTS")
+    return PodDefaults.from_file(path) if path else None
 
 
 class OperatorService:
@@ -66,6 +74,7 @@ class OperatorService:
                 step_events=options.step_events,
                 instance=instance,
                 storage_defaults=StorageDefaults.from_env(os.environ),
+                pod_defaults=pod_defaults(os.environ),
             ),
             metrics,
             clock=time.time,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kasset.operator.model.poddefaults import PodDefaults
 from kasset.operator.model.storage import StorageDefaults
 from kasset.plan import INFRA_RETRIES
 
@@ -34,3 +35,5 @@ class ControllerConfig:
     delete_grace_seconds: int = 5
     #: Storage of graphs that set none (the installation's KASSET_STORAGE_* env).
     storage_defaults: StorageDefaults | None = None
+    #: The installation's step-pod settings, under the graph's (`$KASSET_STEP_POD_DEFAULTS`).
+    pod_defaults: PodDefaults | None = None

@@ -113,6 +113,7 @@ class Launcher:
             token=token,
             owner=owner_reference(API_VERSION, MATERIALIZATION_KIND.kind, record.name, record.uid),
             storage_defaults=config.storage_defaults,
+            pod_defaults=config.pod_defaults,
         )
 
     async def _create(self, record: RunRecord, step: StepKey, attempt: int) -> None:
