@@ -12,12 +12,15 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 
+from kasset.backfill import backfill_targets, count_steps
 from kasset.definitions.keys import AssetKey, StepKey
+from kasset.definitions.partition_ranges import keys_of
 from kasset.definitions.policies import RetryPolicy
-from kasset.errors import PartitionError, PlanError
+from kasset.errors import PlanError
 from kasset.graph import AssetGraph
 
 __all__ = [
@@ -123,29 +126,29 @@ def build_plan(
     max_parallel: int = 16,
     max_steps: int = MAX_STEPS,
     infra_retries: int = INFRA_RETRIES,
+    now: datetime | None = None,
 ) -> RunPlan:
-    """Plans the selected assets x partitions. Raises PlanError (a DefinitionError) when a
-    partitioned asset has no partitions to run, a key is invalid, or the run is too big."""
+    """Plans the selected assets x partitions: `partitions` are the keys of the root
+    partitioned assets; the others get what their partition mappings feed them
+    (`backfill.backfill_targets`), and a step waits for exactly the upstream steps its
+    mapping reads. Raises PlanError (a DefinitionError) when a partitioned asset has no
+    partitions to run, a key is invalid, or the run is too big."""
     if max_parallel < 1:
         raise PlanError(f"maxParallel must be at least 1, got {max_parallel}")
     selected = graph.select(selection)
-    chosen = set(selected)
+    targets = backfill_targets(graph, selected, partitions, now)
+    if count_steps(targets) > max_steps:
+        raise PlanError(f"the run has more than {max_steps} steps; split it into several runs")
     steps_of: dict[AssetKey, list[StepKey]] = {}
-    total = 0
-    for key in selected:
+    for key, ranges in targets.items():
         definition = graph.nodes[key].partitions
-        if definition is None:
+        if ranges is None or definition is None:
             steps_of[key] = [StepKey(key)]
-        elif not partitions:
-            raise PlanError(f"asset '{key}' is partitioned: choose the partitions to materialize")
         else:
-            try:
-                steps_of[key] = [StepKey(key, definition.validate_key(p)) for p in partitions]
-            except PartitionError as error:
-                raise PlanError(f"asset '{key}': {error}") from None
-        total += len(steps_of[key])
-        if total > max_steps:
-            raise PlanError(f"the run has more than {max_steps} steps; split it into several runs")
+            steps_of[key] = [StepKey(key, k) for k in keys_of(definition, ranges)]
+    by_partition = {
+        key: {s.partition: s for s in asset_steps} for key, asset_steps in steps_of.items()
+    }
     steps: dict[StepKey, PlannedStep] = {}
     downstream: dict[StepKey, list[StepKey]] = {}
     for key in selected:
@@ -153,17 +156,34 @@ def build_plan(
         for step in steps_of[key]:
             upstream: list[StepKey] = []
             for dep in node.deps:
-                if dep not in chosen:
-                    continue
-                if graph.nodes[dep].partitions is None or step.partition is None:
-                    upstream.extend(steps_of[dep])
-                else:
-                    upstream.append(StepKey(dep, step.partition))
+                if dep in steps_of:
+                    upstream.extend(
+                        _upstream_steps(graph, key, step, dep, steps_of[dep], by_partition[dep], now)
+                    )
             steps[step] = PlannedStep(step, tuple(upstream), node.retry_policy, node.timeout)
             for parent in upstream:
                 downstream.setdefault(parent, []).append(step)
     downstream_of = {k: tuple(v) for k, v in downstream.items()}
     return RunPlan(steps, downstream_of, max_parallel, infra_retries)
+
+
+def _upstream_steps(
+    graph: AssetGraph,
+    key: AssetKey,
+    step: StepKey,
+    dep: AssetKey,
+    dep_steps: list[StepKey],
+    dep_by_partition: dict[str | None, StepKey],
+    now: datetime | None,
+) -> list[StepKey]:
+    """The steps of `dep` in this run that `step` reads through the edge's mapping."""
+    mapping = graph.partition_mapping(key, dep)
+    if mapping is None or step.partition is None:
+        return dep_steps  # an unpartitioned side reads (or feeds) every step of the other
+    definition, upstream = graph.nodes[key].partitions, graph.nodes[dep].partitions
+    assert definition is not None and upstream is not None
+    wanted = mapping.upstream_keys(definition, [step.partition], upstream, now)
+    return [dep_by_partition[k] for k in wanted if k in dep_by_partition]
 
 
 # Events the executor feeds in.
