@@ -207,26 +207,30 @@ class TimeWindowPartitionMapping(PartitionMapping):
     allow_nonexistent_upstream_partitions: bool = False
     type = "timeWindow"
 
+    # Offsets count windows of the downstream asset, in both directions (as Dagster's).
+
     def upstream_ranges(self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None) -> Ranges:
-        return self._map(downstream, ranges, upstream, now, self.start_offset, self.end_offset)
+        source, target = _time_windows(downstream, upstream)
+        mapped = [
+            target.indexes_overlapping(
+                TimeWindow(
+                    source.window_at(item.start + self.start_offset).start,
+                    source.window_at(item.stop - 1 + self.end_offset).end,
+                )
+            )
+            for item in ranges
+        ]
+        return clip(mapped, target.count(now))
 
     def downstream_ranges(self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None) -> Ranges:
-        return self._map(upstream, ranges, downstream, now, -self.end_offset, -self.start_offset)
-
-    @staticmethod
-    def _map(source: PD, ranges: Ranges, target: PD, now: datetime | None, start: int, end: int) -> Ranges:
-        if not isinstance(source, TimeWindowPartitionsDefinition) or not isinstance(
-            target, TimeWindowPartitionsDefinition
-        ):
-            raise PartitionError("TimeWindowPartitionMapping maps time-window partitions only")
-        mapped: list[range] = []
+        source, target = _time_windows(upstream, downstream)
+        mapped = []
         for item in ranges:
-            # Offsets count windows of the side being mapped from.
-            window = TimeWindow(
-                source.window_at(item.start + start).start,
-                source.window_at(item.stop - 1 + end).end,
+            window = TimeWindow(source.window_at(item.start).start, source.window_at(item.stop - 1).end)
+            overlapping = target.indexes_overlapping(window)
+            mapped.append(
+                range(overlapping.start - self.end_offset, overlapping.stop - self.start_offset)
             )
-            mapped.append(target.indexes_overlapping(window))
         return clip(mapped, target.count(now))
 
     def spec(self) -> dict[str, Any]:
@@ -346,6 +350,12 @@ class MultiPartitionMapping(_KeyMapping):
                 for up, m in sorted(self.downstream_mappings_by_upstream_dimension.items())
             ],
         }
+
+
+def _time_windows(a: PD, b: PD) -> tuple[TimeWindowPartitionsDefinition, TimeWindowPartitionsDefinition]:
+    if not isinstance(a, TimeWindowPartitionsDefinition) or not isinstance(b, TimeWindowPartitionsDefinition):
+        raise PartitionError("TimeWindowPartitionMapping maps time-window partitions only")
+    return a, b
 
 
 def _both_multi(upstream: PD, downstream: PD) -> tuple[MultiPartitionsDefinition, MultiPartitionsDefinition]:

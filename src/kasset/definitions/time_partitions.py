@@ -121,8 +121,13 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         current = now or datetime.now(UTC)
         count = self._cadence.ticks_at_or_before(current) - 1 + self.end_offset
         if self.end is not None:
-            count = min(count, self._cadence.first_at_or_after(self.end))
+            count = min(count, self._end_count())
         return max(0, count)
+
+    def _end_count(self) -> int:
+        """Windows that end by `end` (a window running past it is not a partition)."""
+        assert self.end is not None
+        return max(0, self._cadence.ticks_at_or_before(self.end) - 1)
 
     def count(self, now: datetime | None = None) -> int:
         return self._limit(now)
@@ -140,7 +145,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             raise PartitionError(f"invalid partition key {key!r}: expected a string")
         moment = self._parse(key, "partition key")
         index = self._cadence.first_at_or_after(moment)
-        if index < 0 or (self.end is not None and moment >= self.end):
+        if index < 0 or (self.end is not None and index >= self._end_count()):
             raise PartitionError(f"partition key {key!r} is outside the partitions {self._describe()}")
         if self.key_at(index) != key:
             # A key of the fall-back hour without its offset names the first of the two.
@@ -155,7 +160,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         """The newest window that has ended by `now`: what a schedule tick targets."""
         count = max(0, self._cadence.ticks_at_or_before(now) - 1)
         if self.end is not None:
-            count = min(count, self._cadence.first_at_or_after(self.end))
+            count = min(count, self._end_count())
         return self.key_at(count - 1) if count else None
 
     # Windows.
