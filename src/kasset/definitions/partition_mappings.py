@@ -16,6 +16,7 @@ from datetime import datetime
 from itertools import product
 from typing import Any, NamedTuple
 
+from kasset.definitions.keys import AssetKey
 from kasset.definitions.multi_partitions import MultiPartitionsDefinition
 from kasset.definitions.partition_ranges import (
     Ranges,
@@ -41,6 +42,7 @@ __all__ = [
     "TimeWindowPartitionMapping",
     "infer_partition_mapping",
     "mapping_from_spec",
+    "mappings_from_specs",
 ]
 
 PD = PartitionsDefinition
@@ -408,3 +410,8 @@ def mapping_from_spec(spec: Mapping[str, Any]) -> PartitionMapping:
         )
     raise PartitionError(f"unknown partition mapping type {kind!r}")
 
+
+
+def mappings_from_specs(entries: Sequence[Mapping[str, Any]]) -> dict[AssetKey, PartitionMapping]:
+    """`GraphAsset.partitionMappings` (each a mapping spec plus `dep`) by upstream key."""
+    return {AssetKey.from_string(entry["dep"]): mapping_from_spec(entry) for entry in entries}

@@ -229,7 +229,7 @@ class DynamicPartitionsDefinition(PartitionsDefinition):
         return self._keys[index]
 
     def spec(self) -> dict[str, Any]:
-        return {"type": self.kind, "name": self.name, "keys": list(self._keys) or None}
+        return {"type": self.kind, "dynamicName": self.name, "keys": list(self._keys) or None}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, DynamicPartitionsDefinition) and other.name == self.name
@@ -261,7 +261,7 @@ def partitions_from_spec(spec: dict[str, Any] | None) -> PartitionsDefinition | 
     if kind == "static":
         return StaticPartitionsDefinition(spec.get("keys") or [])
     if kind == "dynamic":
-        dynamic = DynamicPartitionsDefinition(name=spec.get("name"))
+        dynamic = DynamicPartitionsDefinition(name=spec.get("dynamicName"))
         dynamic.add_keys(spec.get("keys") or [])
         return dynamic
     if kind == "multi":
