@@ -18,7 +18,6 @@ from functools import cached_property
 
 from kasset.backfill import backfill_targets, count_steps
 from kasset.definitions.keys import AssetKey, StepKey
-from kasset.definitions.partition_ranges import keys_of
 from kasset.definitions.policies import RetryPolicy
 from kasset.errors import PlanError
 from kasset.graph import AssetGraph
@@ -140,50 +139,39 @@ def build_plan(
     if count_steps(targets) > max_steps:
         raise PlanError(f"the run has more than {max_steps} steps; split it into several runs")
     steps_of: dict[AssetKey, list[StepKey]] = {}
+    at_position: dict[AssetKey, dict[int, StepKey]] = {}
     for key, ranges in targets.items():
         definition = graph.nodes[key].partitions
         if ranges is None or definition is None:
             steps_of[key] = [StepKey(key)]
-        else:
-            steps_of[key] = [StepKey(key, k) for k in keys_of(definition, ranges)]
-    by_partition = {
-        key: {s.partition: s for s in asset_steps} for key, asset_steps in steps_of.items()
-    }
+            continue
+        positions = [i for r in ranges for i in r]
+        steps_of[key] = [StepKey(key, definition.key_at(i)) for i in positions]
+        at_position[key] = dict(zip(positions, steps_of[key], strict=True))
     steps: dict[StepKey, PlannedStep] = {}
     downstream: dict[StepKey, list[StepKey]] = {}
     for key in selected:
         node = graph.nodes[key]
-        for step in steps_of[key]:
+        mine = at_position.get(key, {})
+        for position, step in [*mine.items()] or [(-1, s) for s in steps_of[key]]:
             upstream: list[StepKey] = []
             for dep in node.deps:
-                if dep in steps_of:
-                    upstream.extend(
-                        _upstream_steps(graph, key, step, dep, steps_of[dep], by_partition[dep], now)
-                    )
+                if dep not in steps_of:
+                    continue
+                mapping = graph.partition_mapping(key, dep)
+                if mapping is None or position < 0:
+                    upstream.extend(steps_of[dep])  # an unpartitioned side: every step
+                    continue
+                definition, theirs = node.partitions, graph.nodes[dep].partitions
+                assert definition is not None and theirs is not None
+                read = mapping.upstream_ranges(definition, [range(position, position + 1)], theirs, now)
+                dep_steps = at_position[dep]
+                upstream.extend(dep_steps[i] for r in read for i in r if i in dep_steps)
             steps[step] = PlannedStep(step, tuple(upstream), node.retry_policy, node.timeout)
             for parent in upstream:
                 downstream.setdefault(parent, []).append(step)
     downstream_of = {k: tuple(v) for k, v in downstream.items()}
     return RunPlan(steps, downstream_of, max_parallel, infra_retries)
-
-
-def _upstream_steps(
-    graph: AssetGraph,
-    key: AssetKey,
-    step: StepKey,
-    dep: AssetKey,
-    dep_steps: list[StepKey],
-    dep_by_partition: dict[str | None, StepKey],
-    now: datetime | None,
-) -> list[StepKey]:
-    """The steps of `dep` in this run that `step` reads through the edge's mapping."""
-    mapping = graph.partition_mapping(key, dep)
-    if mapping is None or step.partition is None:
-        return dep_steps  # an unpartitioned side reads (or feeds) every step of the other
-    definition, upstream = graph.nodes[key].partitions, graph.nodes[dep].partitions
-    assert definition is not None and upstream is not None
-    wanted = mapping.upstream_keys(definition, [step.partition], upstream, now)
-    return [dep_by_partition[k] for k in wanted if k in dep_by_partition]
 
 
 # Events the executor feeds in.

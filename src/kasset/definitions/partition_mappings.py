@@ -213,6 +213,9 @@ class TimeWindowPartitionMapping(PartitionMapping):
 
     def upstream_ranges(self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None) -> Ranges:
         source, target = _time_windows(downstream, upstream)
+        if source == target:  # the same windows: a shift of positions
+            shifted = [range(r.start + self.start_offset, r.stop + self.end_offset) for r in ranges]
+            return clip(shifted, target.count(now))
         mapped = [
             target.indexes_overlapping(
                 TimeWindow(
@@ -226,6 +229,9 @@ class TimeWindowPartitionMapping(PartitionMapping):
 
     def downstream_ranges(self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None) -> Ranges:
         source, target = _time_windows(upstream, downstream)
+        if source == target:
+            shifted = [range(r.start - self.end_offset, r.stop - self.start_offset) for r in ranges]
+            return clip(shifted, target.count(now))
         mapped = []
         for item in ranges:
             window = TimeWindow(source.window_at(item.start).start, source.window_at(item.stop - 1).end)

@@ -129,11 +129,21 @@ class PartitionsDefinition(ABC):
             keys.extend(self.key_range(first, last) if sep else [self.validate_key(first)])
         return keys
 
+    def _identity(self) -> str:
+        """The spec as text, computed once: definitions do not change after creation."""
+        cached: str | None = self.__dict__.get("_identity_text")
+        if cached is None:
+            cached = repr(sorted(self.spec().items()))
+            self.__dict__["_identity_text"] = cached
+        return cached
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, PartitionsDefinition) and self.spec() == other.spec()
+        if self is other:
+            return True
+        return isinstance(other, PartitionsDefinition) and self._identity() == other._identity()
 
     def __hash__(self) -> int:
-        return hash(repr(sorted(self.spec().items())))
+        return hash(self._identity())
 
 
 class StaticPartitionsDefinition(PartitionsDefinition):

@@ -127,7 +127,11 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
     def _end_count(self) -> int:
         """Windows that end by `end` (a window running past it is not a partition)."""
         assert self.end is not None
-        return max(0, self._cadence.ticks_at_or_before(self.end) - 1)
+        cached: int | None = getattr(self, "_end_count_cached", None)
+        if cached is None:
+            cached = max(0, self._cadence.ticks_at_or_before(self.end) - 1)
+            self._end_count_cached = cached
+        return cached
 
     def count(self, now: datetime | None = None) -> int:
         return self._limit(now)
