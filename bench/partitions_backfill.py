@@ -32,9 +32,15 @@ def _measure(fn: Callable[[], Any]) -> tuple[float, float, Any]:
 def _noop() -> None: ...
 
 
-def kasset_backfill(partitions: int, assets: int) -> tuple[float, float, int]:
-    from kasset import AssetDep, DailyPartitionsDefinition, Definitions, TimeWindowPartitionMapping, asset
-    from kasset.backfill import backfill_targets, count_steps
+def kasset_graph(partitions: int, assets: int) -> tuple[Any, Any]:
+    """A chain of `assets` daily assets, every other edge a (-1, 0) time-window mapping."""
+    from kasset import (
+        AssetDep,
+        DailyPartitionsDefinition,
+        Definitions,
+        TimeWindowPartitionMapping,
+        asset,
+    )
 
     end = START + timedelta(days=partitions)
     daily = DailyPartitionsDefinition(start_date=START.isoformat(), end_date=end.isoformat())
@@ -43,7 +49,13 @@ def kasset_backfill(partitions: int, assets: int) -> tuple[float, float, int]:
         mapping = TimeWindowPartitionMapping(-1, 0) if i % 2 else None
         deps = [AssetDep(f"a{i - 1}", partition_mapping=mapping)] if i else []
         made.append(asset(name=f"a{i}", partitions_def=daily, deps=deps)(_noop))
-    graph = Definitions(assets=made).graph
+    return Definitions(assets=made).graph, daily
+
+
+def kasset_backfill(partitions: int, assets: int) -> tuple[float, float, int]:
+    from kasset.backfill import backfill_targets, count_steps
+
+    graph, daily = kasset_graph(partitions, assets)
     now = datetime(2100, 1, 1, tzinfo=UTC)
     first, last = daily.key_at(0), daily.key_at(partitions - 1)
     ranges = [range(daily.index_of(first), daily.index_of(last) + 1)]
@@ -53,16 +65,9 @@ def kasset_backfill(partitions: int, assets: int) -> tuple[float, float, int]:
 
 def kasset_run_plan(partitions: int, assets: int) -> tuple[float, float, int]:
     """One Materialization's steps and edges (the plan a run executes), at its bound."""
-    from kasset import AssetDep, DailyPartitionsDefinition, Definitions, TimeWindowPartitionMapping, asset
     from kasset.plan import build_plan
 
-    daily = DailyPartitionsDefinition(start_date=START.isoformat(), end_date=(START + timedelta(days=partitions)).isoformat())
-    made = []
-    for i in range(assets):
-        mapping = TimeWindowPartitionMapping(-1, 0) if i % 2 else None
-        deps = [AssetDep(f"a{i - 1}", partition_mapping=mapping)] if i else []
-        made.append(asset(name=f"a{i}", partitions_def=daily, deps=deps)(_noop))
-    graph = Definitions(assets=made).graph
+    graph, daily = kasset_graph(partitions, assets)
     keys = [daily.key_at(i) for i in range(partitions)]
     now = datetime(2100, 1, 1, tzinfo=UTC)
     elapsed, peak, plan = _measure(lambda: build_plan(graph, None, keys, now=now))
@@ -78,7 +83,16 @@ def dagster_backfill(partitions: int, assets: int) -> tuple[float, float, int]:
     daily = dg.DailyPartitionsDefinition(start_date=START.isoformat(), end_date=end.isoformat())
     specs = []
     for i in range(assets):
-        deps = [] if i == 0 else [dg.AssetDep(f"a{i - 1}", partition_mapping=dg.TimeWindowPartitionMapping(-1, 0) if i % 2 else None)]
+        deps = (
+            []
+            if i == 0
+            else [
+                dg.AssetDep(
+                    f"a{i - 1}",
+                    partition_mapping=dg.TimeWindowPartitionMapping(-1, 0) if i % 2 else None,
+                )
+            ]
+        )
         specs.append(dg.AssetSpec(f"a{i}", partitions_def=daily, deps=deps))
     graph = dg.Definitions(assets=specs).resolve_asset_graph()
     keys = daily.get_partition_keys(current_time=datetime(2100, 1, 1, tzinfo=UTC))

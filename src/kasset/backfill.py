@@ -47,14 +47,18 @@ def backfill_targets(
             upstream = graph.nodes[parent].partitions
             assert mapping is not None and upstream is not None
             try:
-                mapped.extend(mapping.downstream_ranges(upstream, targets[parent] or [], definition, now))
+                mapped.extend(
+                    mapping.downstream_ranges(upstream, targets[parent] or [], definition, now)
+                )
             except PartitionError as error:
                 raise PlanError(f"asset '{key}', mapping from '{parent}': {error}") from None
         targets[key] = normalize(mapped)
     return targets
 
 
-def _root_ranges(key: AssetKey, definition: object, partitions: Sequence[str] | Ranges | None) -> Ranges:
+def _root_ranges(
+    key: AssetKey, definition: object, partitions: Sequence[str] | Ranges | None
+) -> Ranges:
     from kasset.definitions.partitions import PartitionsDefinition
 
     assert isinstance(definition, PartitionsDefinition)

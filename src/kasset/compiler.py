@@ -155,11 +155,12 @@ def _name_partitions(defs: Definitions) -> dict[PartitionsDefinition, str]:
 def _without_nulls(spec: dict[str, Any]) -> dict[str, Any]:
     """A spec without unset fields, nested ones too (the resource omits them)."""
     result: dict[str, Any] = {}
-    for key, value in spec.items():
-        if isinstance(value, dict) and key not in ("keyMap",):
-            value = _without_nulls(value)
-        elif isinstance(value, list):
-            value = [_without_nulls(v) if isinstance(v, dict) else v for v in value]
+    for key, given in spec.items():
+        value = given
+        if isinstance(given, dict) and key != "keyMap":
+            value = _without_nulls(given)
+        elif isinstance(given, list):
+            value = [_without_nulls(v) if isinstance(v, dict) else v for v in given]
         if value is not None:
             result[key] = value
     return result

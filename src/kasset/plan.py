@@ -164,7 +164,9 @@ def build_plan(
                     continue
                 definition, theirs = node.partitions, graph.nodes[dep].partitions
                 assert definition is not None and theirs is not None
-                read = mapping.upstream_ranges(definition, [range(position, position + 1)], theirs, now)
+                read = mapping.upstream_ranges(
+                    definition, [range(position, position + 1)], theirs, now
+                )
                 dep_steps = at_position[dep]
                 upstream.extend(dep_steps[i] for r in read for i in r if i in dep_steps)
             steps[step] = PlannedStep(step, tuple(upstream), node.retry_policy, node.timeout)

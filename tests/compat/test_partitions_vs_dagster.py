@@ -150,7 +150,9 @@ def test_time_windows_are_dagsters(name: str) -> None:
 
 def test_multi_partition_keys_are_dagsters() -> None:
     dims = {
-        "date": lambda m: m.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-20"),
+        "date": lambda m: m.DailyPartitionsDefinition(
+            start_date="2024-01-01", end_date="2024-01-20"
+        ),
         "region": lambda m: m.StaticPartitionsDefinition(["eu", "us", "apac"]),
     }
     ours = KMulti({k: f(kasset) for k, f in dims.items()})
@@ -163,12 +165,15 @@ def test_multi_partition_keys_are_dagsters() -> None:
 
 # Mappings: (name, mapping factory, upstream definition, downstream definition).
 
+
 def _daily(m: Any, **kw: Any) -> Any:
     return m.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-03-01", **kw)
 
 
 def _hourly(m: Any, **kw: Any) -> Any:
-    return m.HourlyPartitionsDefinition(start_date="2024-01-01-00:00", end_date="2024-03-01-00:00", **kw)
+    return m.HourlyPartitionsDefinition(
+        start_date="2024-01-01-00:00", end_date="2024-03-01-00:00", **kw
+    )
 
 
 def _static(m: Any) -> Any:

@@ -1,11 +1,11 @@
 """What a data engineer declares: assets, checks, partitions, schedules, definitions."""
 
 from kasset.definitions.asset import AssetIn, AssetsDefinition, asset
+from kasset.definitions.asset_dep import AssetDep
 from kasset.definitions.check import AssetChecksDefinition, asset_check
 from kasset.definitions.context import AssetExecutionContext
 from kasset.definitions.definitions import Definitions
 from kasset.definitions.keys import AssetKey, StepKey
-from kasset.definitions.asset_dep import AssetDep
 from kasset.definitions.multi_partitions import MultiPartitionKey, MultiPartitionsDefinition
 from kasset.definitions.partition_mappings import (
     AllPartitionMapping,

@@ -13,9 +13,9 @@ from functools import cached_property
 from typing import Any
 
 from kasset.definitions.asset import AssetsDefinition, InputSpec
-from kasset.definitions.partition_mappings import PartitionMapping, infer_partition_mapping
 from kasset.definitions.check import AssetChecksDefinition
 from kasset.definitions.keys import AssetKey
+from kasset.definitions.partition_mappings import PartitionMapping, infer_partition_mapping
 from kasset.definitions.schedule import ScheduleDefinition
 from kasset.errors import DefinitionError, PartitionError
 from kasset.graph import AssetGraph, AssetNode, CheckNode, _suggest

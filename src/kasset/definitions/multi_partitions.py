@@ -145,7 +145,9 @@ class MultiPartitionsDefinition(PartitionsDefinition):
         for size in reversed(sizes):
             index, position = divmod(index, size)
             positions.append(position)
-        return self.join([d.key_at(p) for d, p in zip(self._defs, reversed(positions), strict=True)])
+        return self.join(
+            [d.key_at(p) for d, p in zip(self._defs, reversed(positions), strict=True)]
+        )
 
     def validate_key(self, key: str) -> str:
         self.coordinates(key)
@@ -204,7 +206,7 @@ def _merge_along(boxes: list[Box], dimension: int) -> list[Box]:
             else:
                 runs.append([low, high])
         for low, high in runs:
-            merged.append(rest[:dimension] + ((low, high),) + rest[dimension:])
+            merged.append((*rest[:dimension], (low, high), *rest[dimension:]))
     return merged
 
 

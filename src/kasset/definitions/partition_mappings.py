@@ -54,18 +54,30 @@ class PartitionMapping(ABC):
     type: str
 
     @abstractmethod
-    def upstream_ranges(self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None) -> Ranges:
+    def upstream_ranges(
+        self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None
+    ) -> Ranges:
         """The upstream partitions (that exist at `now`) the downstream `ranges` read."""
 
     @abstractmethod
-    def downstream_ranges(self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None) -> Ranges:
+    def downstream_ranges(
+        self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None
+    ) -> Ranges:
         """The downstream partitions (existing at `now`) that read any of `ranges`."""
 
-    def upstream_keys(self, downstream: PD, keys: Sequence[str], upstream: PD, now: datetime | None = None) -> list[str]:
-        return keys_of(upstream, self.upstream_ranges(downstream, ranges_of(downstream, keys), upstream, now))
+    def upstream_keys(
+        self, downstream: PD, keys: Sequence[str], upstream: PD, now: datetime | None = None
+    ) -> list[str]:
+        return keys_of(
+            upstream, self.upstream_ranges(downstream, ranges_of(downstream, keys), upstream, now)
+        )
 
-    def downstream_keys(self, upstream: PD, keys: Sequence[str], downstream: PD, now: datetime | None = None) -> list[str]:
-        return keys_of(downstream, self.downstream_ranges(upstream, ranges_of(upstream, keys), downstream, now))
+    def downstream_keys(
+        self, upstream: PD, keys: Sequence[str], downstream: PD, now: datetime | None = None
+    ) -> list[str]:
+        return keys_of(
+            downstream, self.downstream_ranges(upstream, ranges_of(upstream, keys), downstream, now)
+        )
 
     @abstractmethod
     def spec(self) -> dict[str, Any]:
@@ -76,16 +88,24 @@ class _KeyMapping(PartitionMapping):
     """A mapping defined key by key (static keys, dimensions): ranges go through keys."""
 
     @abstractmethod
-    def _upstream(self, downstream: PD, keys: list[str], upstream: PD, now: datetime | None) -> list[str]: ...
+    def _upstream(
+        self, downstream: PD, keys: list[str], upstream: PD, now: datetime | None
+    ) -> list[str]: ...
 
     @abstractmethod
-    def _downstream(self, upstream: PD, keys: list[str], downstream: PD, now: datetime | None) -> list[str]: ...
+    def _downstream(
+        self, upstream: PD, keys: list[str], downstream: PD, now: datetime | None
+    ) -> list[str]: ...
 
-    def upstream_ranges(self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None) -> Ranges:
+    def upstream_ranges(
+        self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None
+    ) -> Ranges:
         keys = self._upstream(downstream, keys_of(downstream, ranges), upstream, now)
         return clip(ranges_of(upstream, _existing(upstream, keys)), upstream.count(now))
 
-    def downstream_ranges(self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None) -> Ranges:
+    def downstream_ranges(
+        self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None
+    ) -> Ranges:
         keys = self._downstream(upstream, keys_of(upstream, ranges), downstream, now)
         return clip(ranges_of(downstream, _existing(downstream, keys)), downstream.count(now))
 
@@ -100,12 +120,16 @@ class IdentityPartitionMapping(PartitionMapping):
 
     type = "identity"
 
-    def upstream_ranges(self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None) -> Ranges:
+    def upstream_ranges(
+        self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None
+    ) -> Ranges:
         if downstream == upstream:
             return clip(ranges, upstream.count(now))
         return ranges_of(upstream, _existing(upstream, keys_of(downstream, ranges)))
 
-    def downstream_ranges(self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None) -> Ranges:
+    def downstream_ranges(
+        self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None
+    ) -> Ranges:
         return self.upstream_ranges(upstream, ranges, downstream, now)
 
     def spec(self) -> dict[str, Any]:
@@ -118,10 +142,14 @@ class AllPartitionMapping(PartitionMapping):
 
     type = "all"
 
-    def upstream_ranges(self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None) -> Ranges:
+    def upstream_ranges(
+        self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None
+    ) -> Ranges:
         return span(upstream, now) if ranges else []
 
-    def downstream_ranges(self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None) -> Ranges:
+    def downstream_ranges(
+        self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None
+    ) -> Ranges:
         return span(downstream, now) if ranges else []
 
     def spec(self) -> dict[str, Any]:
@@ -134,11 +162,15 @@ class LastPartitionMapping(PartitionMapping):
 
     type = "last"
 
-    def upstream_ranges(self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None) -> Ranges:
+    def upstream_ranges(
+        self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None
+    ) -> Ranges:
         total = upstream.count(now)
         return [range(total - 1, total)] if ranges and total else []
 
-    def downstream_ranges(self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None) -> Ranges:
+    def downstream_ranges(
+        self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None
+    ) -> Ranges:
         total = upstream.count(now)
         feeds = bool(total) and any((total - 1) in r for r in ranges)
         return span(downstream, now) if feeds else []
@@ -157,10 +189,14 @@ class SpecificPartitionsPartitionMapping(_KeyMapping):
     def __post_init__(self) -> None:
         object.__setattr__(self, "partition_keys", tuple(self.partition_keys))
 
-    def _upstream(self, downstream: PD, keys: list[str], upstream: PD, now: datetime | None) -> list[str]:
+    def _upstream(
+        self, downstream: PD, keys: list[str], upstream: PD, now: datetime | None
+    ) -> list[str]:
         return list(self.partition_keys) if keys else []
 
-    def _downstream(self, upstream: PD, keys: list[str], downstream: PD, now: datetime | None) -> list[str]:
+    def _downstream(
+        self, upstream: PD, keys: list[str], downstream: PD, now: datetime | None
+    ) -> list[str]:
         return downstream.keys(now) if set(keys) & set(self.partition_keys) else []
 
     def spec(self) -> dict[str, Any]:
@@ -186,11 +222,15 @@ class StaticPartitionMapping(_KeyMapping):
     def __hash__(self) -> int:
         return hash(tuple(sorted(self._by_upstream.items())))
 
-    def _upstream(self, downstream: PD, keys: list[str], upstream: PD, now: datetime | None) -> list[str]:
+    def _upstream(
+        self, downstream: PD, keys: list[str], upstream: PD, now: datetime | None
+    ) -> list[str]:
         wanted = set(keys)
         return [up for up, downs in self._by_upstream.items() if wanted.intersection(downs)]
 
-    def _downstream(self, upstream: PD, keys: list[str], downstream: PD, now: datetime | None) -> list[str]:
+    def _downstream(
+        self, upstream: PD, keys: list[str], downstream: PD, now: datetime | None
+    ) -> list[str]:
         return [down for key in keys for down in self._by_upstream.get(key, ())]
 
     def spec(self) -> dict[str, Any]:
@@ -211,7 +251,9 @@ class TimeWindowPartitionMapping(PartitionMapping):
 
     # Offsets count windows of the downstream asset, in both directions (as Dagster's).
 
-    def upstream_ranges(self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None) -> Ranges:
+    def upstream_ranges(
+        self, downstream: PD, ranges: Ranges, upstream: PD, now: datetime | None
+    ) -> Ranges:
         source, target = _time_windows(downstream, upstream)
         if source == target:  # the same windows: a shift of positions
             shifted = [range(r.start + self.start_offset, r.stop + self.end_offset) for r in ranges]
@@ -227,14 +269,18 @@ class TimeWindowPartitionMapping(PartitionMapping):
         ]
         return clip(mapped, target.count(now))
 
-    def downstream_ranges(self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None) -> Ranges:
+    def downstream_ranges(
+        self, upstream: PD, ranges: Ranges, downstream: PD, now: datetime | None
+    ) -> Ranges:
         source, target = _time_windows(upstream, downstream)
         if source == target:
             shifted = [range(r.start - self.end_offset, r.stop - self.start_offset) for r in ranges]
             return clip(shifted, target.count(now))
         mapped = []
         for item in ranges:
-            window = TimeWindow(source.window_at(item.start).start, source.window_at(item.stop - 1).end)
+            window = TimeWindow(
+                source.window_at(item.start).start, source.window_at(item.stop - 1).end
+            )
             overlapping = target.indexes_overlapping(window)
             mapped.append(
                 range(overlapping.start - self.end_offset, overlapping.stop - self.start_offset)
@@ -280,12 +326,16 @@ class MultiToSingleDimensionPartitionMapping(_KeyMapping):
         wanted = set(keys)
         return [k for k in multi.keys(now) if multi.split(k)[dim] in wanted]
 
-    def _upstream(self, downstream: PD, keys: list[str], upstream: PD, now: datetime | None) -> list[str]:
+    def _upstream(
+        self, downstream: PD, keys: list[str], upstream: PD, now: datetime | None
+    ) -> list[str]:
         if isinstance(downstream, MultiPartitionsDefinition):
             return self._to_single(downstream, keys, upstream)
         return self._to_multi(downstream, keys, upstream, now)
 
-    def _downstream(self, upstream: PD, keys: list[str], downstream: PD, now: datetime | None) -> list[str]:
+    def _downstream(
+        self, upstream: PD, keys: list[str], downstream: PD, now: datetime | None
+    ) -> list[str]:
         if isinstance(upstream, MultiPartitionsDefinition):
             return self._to_single(upstream, keys, downstream)
         return self._to_multi(upstream, keys, downstream, now)
@@ -315,20 +365,32 @@ class MultiPartitionMapping(_KeyMapping):
     def __hash__(self) -> int:
         return hash(tuple(sorted(self.downstream_mappings_by_upstream_dimension)))
 
-    def _plan(self, upstream: MultiPartitionsDefinition, downstream: MultiPartitionsDefinition) -> list[tuple[int, int | None, PartitionMapping]]:
+    def _plan(
+        self, upstream: MultiPartitionsDefinition, downstream: MultiPartitionsDefinition
+    ) -> list[tuple[int, int | None, PartitionMapping]]:
         """Per upstream dimension: the downstream dimension it reads and the mapping."""
         steps: list[tuple[int, int | None, PartitionMapping]] = []
         for up_index, up_name in enumerate(upstream.names):
             chosen = self.downstream_mappings_by_upstream_dimension.get(up_name)
             if chosen is not None:
-                steps.append((up_index, downstream.names.index(chosen.dimension_name), chosen.partition_mapping))
+                steps.append(
+                    (
+                        up_index,
+                        downstream.names.index(chosen.dimension_name),
+                        chosen.partition_mapping,
+                    )
+                )
             elif up_name in downstream.names:
-                steps.append((up_index, downstream.names.index(up_name), IdentityPartitionMapping()))
+                steps.append(
+                    (up_index, downstream.names.index(up_name), IdentityPartitionMapping())
+                )
             else:
                 steps.append((up_index, None, AllPartitionMapping()))
         return steps
 
-    def _upstream(self, downstream: PD, keys: list[str], upstream: PD, now: datetime | None) -> list[str]:
+    def _upstream(
+        self, downstream: PD, keys: list[str], upstream: PD, now: datetime | None
+    ) -> list[str]:
         up, down = _both_multi(upstream, downstream)
         result: list[str] = []
         for key in keys:
@@ -340,43 +402,65 @@ class MultiPartitionMapping(_KeyMapping):
                     per_dimension.append(up_def.keys(now))
                 else:
                     per_dimension.append(
-                        mapping.upstream_keys(down._defs[down_index], [parts[down_index]], up_def, now)
+                        mapping.upstream_keys(
+                            down._defs[down_index], [parts[down_index]], up_def, now
+                        )
                     )
             result.extend(up.join(combo) for combo in product(*per_dimension))
         return result
 
-    def _downstream(self, upstream: PD, keys: list[str], downstream: PD, now: datetime | None) -> list[str]:
+    def _downstream(
+        self, upstream: PD, keys: list[str], downstream: PD, now: datetime | None
+    ) -> list[str]:
         up, down = _both_multi(upstream, downstream)
         wanted = set(keys)
-        return [k for k in down.keys(now) if wanted.intersection(self._upstream(down, [k], up, now))]
+        return [
+            k for k in down.keys(now) if wanted.intersection(self._upstream(down, [k], up, now))
+        ]
 
     def spec(self) -> dict[str, Any]:
         return {
             "type": self.type,
             "dimensions": [
-                {"upstream": up, "downstream": m.dimension_name, "mapping": m.partition_mapping.spec()}
+                {
+                    "upstream": up,
+                    "downstream": m.dimension_name,
+                    "mapping": m.partition_mapping.spec(),
+                }
                 for up, m in sorted(self.downstream_mappings_by_upstream_dimension.items())
             ],
         }
 
 
-def _time_windows(a: PD, b: PD) -> tuple[TimeWindowPartitionsDefinition, TimeWindowPartitionsDefinition]:
-    if not isinstance(a, TimeWindowPartitionsDefinition) or not isinstance(b, TimeWindowPartitionsDefinition):
+def _time_windows(
+    a: PD, b: PD
+) -> tuple[TimeWindowPartitionsDefinition, TimeWindowPartitionsDefinition]:
+    if not isinstance(a, TimeWindowPartitionsDefinition) or not isinstance(
+        b, TimeWindowPartitionsDefinition
+    ):
         raise PartitionError("TimeWindowPartitionMapping maps time-window partitions only")
     return a, b
 
 
-def _both_multi(upstream: PD, downstream: PD) -> tuple[MultiPartitionsDefinition, MultiPartitionsDefinition]:
-    if not isinstance(upstream, MultiPartitionsDefinition) or not isinstance(downstream, MultiPartitionsDefinition):
+def _both_multi(
+    upstream: PD, downstream: PD
+) -> tuple[MultiPartitionsDefinition, MultiPartitionsDefinition]:
+    if not isinstance(upstream, MultiPartitionsDefinition) or not isinstance(
+        downstream, MultiPartitionsDefinition
+    ):
         raise PartitionError("MultiPartitionMapping maps between two multi-partitioned assets")
     return upstream, downstream
 
 
-def infer_partition_mapping(upstream: PD, downstream: PD, given: PartitionMapping | None) -> PartitionMapping:
+def infer_partition_mapping(
+    upstream: PD, downstream: PD, given: PartitionMapping | None
+) -> PartitionMapping:
     """The mapping an edge uses: the one given, else Dagster's default for the two kinds."""
     if given is not None:
         return given
-    if isinstance(upstream, TimeWindowPartitionsDefinition) and isinstance(downstream, TimeWindowPartitionsDefinition):
+    if isinstance(upstream, TimeWindowPartitionsDefinition) and isinstance(
+        downstream, TimeWindowPartitionsDefinition
+    ):
         return TimeWindowPartitionMapping()
     multi = [d for d in (upstream, downstream) if isinstance(d, MultiPartitionsDefinition)]
     if len(multi) == 1:
@@ -410,12 +494,13 @@ def mapping_from_spec(spec: Mapping[str, Any]) -> PartitionMapping:
     if kind == "multi":
         return MultiPartitionMapping(
             {
-                d["upstream"]: DimensionPartitionMapping(d["downstream"], mapping_from_spec(d["mapping"]))
+                d["upstream"]: DimensionPartitionMapping(
+                    d["downstream"], mapping_from_spec(d["mapping"])
+                )
                 for d in spec.get("dimensions") or []
             }
         )
     raise PartitionError(f"unknown partition mapping type {kind!r}")
-
 
 
 def mappings_from_specs(entries: Sequence[Mapping[str, Any]]) -> dict[AssetKey, PartitionMapping]:

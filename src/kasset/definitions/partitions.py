@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kasset.errors import PartitionError
 
@@ -277,10 +276,13 @@ def partitions_from_spec(spec: dict[str, Any] | None) -> PartitionsDefinition | 
     if kind == "multi":
         from kasset.definitions.multi_partitions import MultiPartitionsDefinition
 
-        dimensions = spec.get("dimensions") or []
-        return MultiPartitionsDefinition(
-            {d["name"]: partitions_from_spec(d["partitions"]) for d in dimensions}
-        )
+        dimensions: dict[str, PartitionsDefinition] = {}
+        for dimension in spec.get("dimensions") or []:
+            inner = partitions_from_spec(dimension.get("partitions"))
+            if inner is None:
+                raise PartitionError(f"dimension {dimension.get('name')!r} has no partitions")
+            dimensions[dimension["name"]] = inner
+        return MultiPartitionsDefinition(dimensions)
     if kind in TIME_KINDS:
         return time_partitions_from_spec(spec)
     raise PartitionError(

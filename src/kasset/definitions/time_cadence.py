@@ -47,6 +47,15 @@ class Cadence(ABC):
             index += 1
         return max(0, index)
 
+    def _settle(self, guess: int, moment: datetime) -> int:
+        """From a calendar estimate to the exact first tick at or after `moment`."""
+        index = guess
+        while self.tick(index).astimezone(UTC) < moment.astimezone(UTC):
+            index += 1
+        while self.tick(index - 1).astimezone(UTC) >= moment.astimezone(UTC):
+            index -= 1
+        return index
+
     def _local(self, day: date, hour: int, minute: int) -> datetime:
         return datetime(day.year, day.month, day.day, hour, minute, tzinfo=self.tz)
 
@@ -107,11 +116,7 @@ class DailyCadence(Cadence):
     def first_at_or_after(self, moment: datetime) -> int:
         days = (moment.astimezone(self.tz).date() - self.origin.date()).days
         index = days // self.days
-        while self.tick(index).astimezone(UTC) < moment.astimezone(UTC):
-            index += 1
-        while self.tick(index - 1).astimezone(UTC) >= moment.astimezone(UTC):
-            index -= 1
-        return index
+        return self._settle(index, moment)
 
 
 class MonthlyCadence(Cadence):
@@ -140,11 +145,7 @@ class MonthlyCadence(Cadence):
     def first_at_or_after(self, moment: datetime) -> int:
         local = moment.astimezone(self.tz)
         index = (local.year - self.origin.year) * 12 + local.month - self.origin.month
-        while self.tick(index).astimezone(UTC) < moment.astimezone(UTC):
-            index += 1
-        while self.tick(index - 1).astimezone(UTC) >= moment.astimezone(UTC):
-            index -= 1
-        return index
+        return self._settle(index, moment)
 
 
 class CronCadence(Cadence):

@@ -150,14 +150,13 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         moment = self._parse(key, "partition key")
         index = self._cadence.first_at_or_after(moment)
         if index < 0 or (self.end is not None and index >= self._end_count()):
-            raise PartitionError(f"partition key {key!r} is outside the partitions {self._describe()}")
-        if self.key_at(index) != key:
-            # A key of the fall-back hour without its offset names the first of the two.
-            if not _same(self._cadence.tick(index), moment) or self.key_at(index) != key:
-                raise PartitionError(
-                    f"invalid partition key {key!r}: not the start of a window of "
-                    f"{self._describe()}"
-                )
+            raise PartitionError(
+                f"partition key {key!r} is outside the partitions {self._describe()}"
+            )
+        if self.key_at(index) != key:  # not a window start, or a key formatted differently
+            raise PartitionError(
+                f"invalid partition key {key!r}: not the start of a window of {self._describe()}"
+            )
         return index
 
     def last_closed_key(self, now: datetime) -> str | None:
@@ -223,10 +222,6 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._describe()})"
-
-
-def _same(a: datetime, b: datetime) -> bool:
-    return a.astimezone(UTC) == b.astimezone(UTC)
 
 
 def _is_repeated(local: datetime) -> bool:
@@ -333,7 +328,11 @@ class WeeklyPartitionsDefinition(TimeWindowPartitionsDefinition):
             end_offset,
             f"{minute_offset} {hour_offset} * * {day_offset}",
         )
-        self.minute_offset, self.hour_offset, self.day_offset = minute_offset, hour_offset, day_offset
+        self.minute_offset, self.hour_offset, self.day_offset = (
+            minute_offset,
+            hour_offset,
+            day_offset,
+        )
 
 
 class MonthlyPartitionsDefinition(TimeWindowPartitionsDefinition):
@@ -366,7 +365,11 @@ class MonthlyPartitionsDefinition(TimeWindowPartitionsDefinition):
             end_offset,
             f"{minute_offset} {hour_offset} {day_offset} * *",
         )
-        self.minute_offset, self.hour_offset, self.day_offset = minute_offset, hour_offset, day_offset
+        self.minute_offset, self.hour_offset, self.day_offset = (
+            minute_offset,
+            hour_offset,
+            day_offset,
+        )
 
 
 def _check_offsets(minute_offset: int, hour_offset: int) -> None:

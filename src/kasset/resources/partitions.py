@@ -20,18 +20,18 @@ from kasset.resources.base import (
 
 __all__ = [
     "MAX_PARTITIONS",
-    "PartitionDimension",
-    "SinglePartitionsDefinition",
     "DimensionMapping",
     "NamedPartitionsDefinition",
+    "PartitionDimension",
     "PartitionMapping",
     "PartitionMappingType",
-    "SinglePartitionMapping",
     "PartitionRange",
     "PartitionRangesStr",
     "PartitionSelection",
     "PartitionType",
     "PartitionsDefinition",
+    "SinglePartitionMapping",
+    "SinglePartitionsDefinition",
 ]
 
 #: Most keys a static definition or a run's explicit key list may hold (the step bound).
@@ -65,18 +65,18 @@ _TIME_TYPES |= {PartitionType.MONTHLY, PartitionType.TIME}
 
 
 _SINGLE_RULES = (
-            ("self.type != 'static' || has(self.keys)", "static partitions need keys"),
-            ("self.type != 'dynamic' || has(self.dynamicName)", "dynamic partitions need dynamicName"),
-            (f"!(self.type in {_TIME}) || has(self.start)", "time partitions need start"),
-            ("self.type != 'time' || has(self.cron)", "time partitions need cron"),
-            (
-                f"self.type in {_KEYED} || !has(self.keys)",
-                "keys are only for static and dynamic partitions; time keys come from start/end",
-            ),
-            (
-                f"self.type in {_TIME} || (!has(self.start) && !has(self.end) && !has(self.cron))",
-                "start, end and cron are only for time partitions",
-            ),
+    ("self.type != 'static' || has(self.keys)", "static partitions need keys"),
+    ("self.type != 'dynamic' || has(self.dynamicName)", "dynamic partitions need dynamicName"),
+    (f"!(self.type in {_TIME}) || has(self.start)", "time partitions need start"),
+    ("self.type != 'time' || has(self.cron)", "time partitions need cron"),
+    (
+        f"self.type in {_KEYED} || !has(self.keys)",
+        "keys are only for static and dynamic partitions; time keys come from start/end",
+    ),
+    (
+        f"self.type in {_TIME} || (!has(self.start) && !has(self.end) && !has(self.cron))",
+        "start, end and cron are only for time partitions",
+    ),
 )
 _MULTI_RULES = (
     ("self.type != 'multi' || has(self.dimensions)", "multi partitions need dimensions"),
@@ -102,7 +102,8 @@ class SinglePartitionsDefinition(KassetModel):
     )
     dynamic_name: NameStr | None = Field(None, description="Name of the dynamic partitions.")
     start: TimePartitionStr | None = Field(
-        None, description="First window starts here (local time), e.g. 2024-01-01 or 2024-01-01-06:00."
+        None,
+        description="First window starts here (local time), e.g. 2024-01-01 or 2024-01-01-06:00.",
     )
     end: TimePartitionStr | None = Field(
         None, description="No window ends after this (exclusive); empty means now."
@@ -114,7 +115,9 @@ class SinglePartitionsDefinition(KassetModel):
         max_length=64,
     )
     fmt: str | None = Field(
-        None, description="strftime format of the keys; unset means the kind's default.", max_length=64
+        None,
+        description="strftime format of the keys; unset means the kind's default.",
+        max_length=64,
     )
     cron: str | None = Field(
         None,
@@ -122,7 +125,10 @@ class SinglePartitionsDefinition(KassetModel):
         max_length=128,
     )
     end_offset: int | None = Field(
-        None, description="Windows past the last closed one (negative: fewer).", ge=-100000, le=100000
+        None,
+        description="Windows past the last closed one (negative: fewer).",
+        ge=-100000,
+        le=100000,
     )
 
     @model_validator(mode="after")
@@ -205,12 +211,16 @@ class SinglePartitionMapping(KassetModel):
         description="identity, timeWindow, all, last, static, specific, multiToSingle or multi."
     )
     start_offset: int | None = Field(
-        None, description="timeWindow: shift of the window start, in downstream windows.",
-        ge=-100000, le=100000,
+        None,
+        description="timeWindow: shift of the window start, in downstream windows.",
+        ge=-100000,
+        le=100000,
     )
     end_offset: int | None = Field(
-        None, description="timeWindow: shift of the window end, in downstream windows.",
-        ge=-100000, le=100000,
+        None,
+        description="timeWindow: shift of the window end, in downstream windows.",
+        ge=-100000,
+        le=100000,
     )
     allow_nonexistent: bool | None = Field(
         None, description="timeWindow: upstream windows before the first may be asked for."

@@ -59,13 +59,10 @@ class InputLoader:
                 context = InputContext(upstream, mapped[0], (), downstream, self.run_id)
                 return _load(self.io_manager, context)
             context = InputContext(upstream, None, tuple(mapped), downstream, self.run_id)
-            return {
-                key: _load(self.io_manager, _for_partition(context, key)) for key in mapped
-            }
+            return {key: _load(self.io_manager, _for_partition(context, key)) for key in mapped}
         keys = tuple(self.fan_in_keys(upstream, upstream_partitions))
         context = InputContext(upstream, None, keys, downstream, self.run_id)
         return dict(_gather(self.io_manager, context))
-
 
     def mapped_keys(self, upstream: AssetKey, downstream: AssetKey, partition: str) -> list[str]:
         """The partitions of `upstream` that `downstream`'s `partition` reads."""

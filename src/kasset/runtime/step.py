@@ -17,10 +17,9 @@ from typing import Any, Literal
 
 from kasset.definitions.asset import AssetsDefinition
 from kasset.definitions.check import AssetChecksDefinition
-from kasset.definitions.context import AssetExecutionContext
+from kasset.definitions.context import AssetExecutionContext, InputPartitions
 from kasset.definitions.definitions import Definitions
 from kasset.definitions.keys import AssetKey, StepKey
-from kasset.definitions.context import InputPartitions
 from kasset.definitions.partitions import (
     DynamicPartitionsDefinition,
     PartitionsDefinition,

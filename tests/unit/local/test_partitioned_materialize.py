@@ -42,7 +42,9 @@ REGIONS = StaticPartitionsDefinition(["eu", "us"])
 SITES = StaticPartitionsDefinition(["eu-west", "eu-north", "us-east"])
 
 
-def _run(assets: list[Any], keys: list[str], io: InMemoryIOManager, select: str | None = None) -> Any:
+def _run(
+    assets: list[Any], keys: list[str], io: InMemoryIOManager, select: str | None = None
+) -> Any:
     result = materialize(assets, partition_keys=keys, io_manager=io, selection=select)
     assert result.success
     return result
@@ -76,7 +78,10 @@ def test_a_rolling_window_reads_a_dict_of_the_last_seven_days() -> None:
 
 
 def test_yesterday_reads_one_value_not_a_dict() -> None:
-    @asset(partitions_def=DAILY, ins={"days": AssetIn(partition_mapping=TimeWindowPartitionMapping(-1, -1))})
+    @asset(
+        partitions_def=DAILY,
+        ins={"days": AssetIn(partition_mapping=TimeWindowPartitionMapping(-1, -1))},
+    )
     def delta(days: str) -> str:
         return days
 
@@ -135,7 +140,9 @@ def test_all_last_specific_and_static_mappings_read_what_they_name() -> None:
     _run(sites, ["eu-west", "eu-north", "us-east"], io)
     result = _run([*sites, regional], ["eu", "us"], io, select="regional")
     assert result.output_for("regional", "eu") == (
-        ["eu-north", "eu-west", "us-east"], "us-east", "eu-north",
+        ["eu-north", "eu-west", "us-east"],
+        "us-east",
+        "eu-north",
         {"eu-west": "eu-west", "eu-north": "eu-north"},
     )
     assert result.output_for("regional", "us")[3] == "us-east"
@@ -157,7 +164,9 @@ def test_multi_partitions_and_their_mappings_materialize() -> None:
             "sales": AssetIn(
                 partition_mapping=MultiPartitionMapping(
                     {
-                        "date": DimensionPartitionMapping("date", TimeWindowPartitionMapping(-1, -1)),
+                        "date": DimensionPartitionMapping(
+                            "date", TimeWindowPartitionMapping(-1, -1)
+                        ),
                         "region": DimensionPartitionMapping("region", IdentityPartitionMapping()),
                     }
                 )
@@ -167,11 +176,18 @@ def test_multi_partitions_and_their_mappings_materialize() -> None:
     def sales_before(sales: str) -> str:
         return sales
 
-    @asset(partitions_def=DAILY, ins={"sales": AssetIn(partition_mapping=MultiToSingleDimensionPartitionMapping("date"))})
+    @asset(
+        partitions_def=DAILY,
+        ins={"sales": AssetIn(partition_mapping=MultiToSingleDimensionPartitionMapping("date"))},
+    )
     def daily_sales(sales: dict[str, str]) -> list[str]:
         return sorted(sales)
 
-    keys = [MultiPartitionKey({"date": d, "region": r}) for d in ("2024-01-01", "2024-01-02") for r in ("eu", "us")]
+    keys = [
+        MultiPartitionKey({"date": d, "region": r})
+        for d in ("2024-01-01", "2024-01-02")
+        for r in ("eu", "us")
+    ]
     io = InMemoryIOManager()
     _run([sales], keys, io)
     result = _run([sales, sales_before], ["2024-01-02|us"], io, select="sales_before")
@@ -181,7 +197,9 @@ def test_multi_partitions_and_their_mappings_materialize() -> None:
 
 
 def test_three_dimensions_compact_into_boxes() -> None:
-    cube = MultiPartitionsDefinition({"a": REGIONS, "b": SITES, "c": StaticPartitionsDefinition(["x", "y"])})
+    cube = MultiPartitionsDefinition(
+        {"a": REGIONS, "b": SITES, "c": StaticPartitionsDefinition(["x", "y"])}
+    )
     keys = cube.keys()
     assert len(keys) == 12 and cube.to_ranges(keys) == "eu|eu-west|x..us|us-east|y"
     assert cube.from_ranges(cube.to_ranges(keys[:7])) == keys[:7]
@@ -193,7 +211,9 @@ def test_weekly_monthly_cron_and_dynamic_partitions_materialize() -> None:
         "weekly": (WeeklyPartitionsDefinition(start_date="2024-01-01", day_offset=1), "2024-01-08"),
         "monthly": (MonthlyPartitionsDefinition(start_date="2024-01-01"), "2024-02-01"),
         "cron": (
-            TimeWindowPartitionsDefinition(start="2024-01-01-00:00", fmt="%Y-%m-%d-%H:%M", cron_schedule="0 */6 * * *"),
+            TimeWindowPartitionsDefinition(
+                start="2024-01-01-00:00", fmt="%Y-%m-%d-%H:%M", cron_schedule="0 */6 * * *"
+            ),
             "2024-01-01-06:00",
         ),
         "dynamic": (files, "report.csv"),
@@ -210,7 +230,10 @@ def test_weekly_monthly_cron_and_dynamic_partitions_materialize() -> None:
 
 
 def test_asset_dep_carries_a_partition_mapping_into_the_plan() -> None:
-    @asset(partitions_def=DAILY, deps=[AssetDep("days", partition_mapping=TimeWindowPartitionMapping(-1, 0))])
+    @asset(
+        partitions_def=DAILY,
+        deps=[AssetDep("days", partition_mapping=TimeWindowPartitionMapping(-1, 0))],
+    )
     def after_two_days() -> None: ...
 
     from kasset import Definitions
@@ -226,7 +249,10 @@ def test_a_mapping_that_cannot_relate_two_kinds_fails_at_definition() -> None:
     from kasset import Definitions
     from kasset.errors import DefinitionError
 
-    @asset(partitions_def=REGIONS, ins={"days": AssetIn(partition_mapping=TimeWindowPartitionMapping())})
+    @asset(
+        partitions_def=REGIONS,
+        ins={"days": AssetIn(partition_mapping=TimeWindowPartitionMapping())},
+    )
     def wrong(days: str) -> None: ...
 
     with pytest.raises(DefinitionError, match="TimeWindowPartitionMapping cannot map them"):

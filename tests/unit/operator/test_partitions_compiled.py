@@ -45,10 +45,16 @@ def _defs() -> Definitions:
     @asset(partitions_def=HOURLY)
     def hours() -> None: ...
 
-    @asset(partitions_def=DAILY, ins={"hours": AssetIn(partition_mapping=TimeWindowPartitionMapping(-1, 0))})
+    @asset(
+        partitions_def=DAILY,
+        ins={"hours": AssetIn(partition_mapping=TimeWindowPartitionMapping(-1, 0))},
+    )
     def days(hours: Any) -> None: ...
 
-    @asset(partitions_def=MULTI, ins={"days": AssetIn(partition_mapping=MultiToSingleDimensionPartitionMapping("date"))})
+    @asset(
+        partitions_def=MULTI,
+        ins={"days": AssetIn(partition_mapping=MultiToSingleDimensionPartitionMapping("date"))},
+    )
     def cells(days: Any) -> None: ...
 
     @asset(
@@ -63,25 +69,46 @@ def _defs() -> Definitions:
     )
     def cells_before(cells: Any) -> None: ...
 
-    @asset(partitions_def=REGIONS, deps=[AssetDep("days", partition_mapping=LastPartitionMapping())])
+    @asset(
+        partitions_def=REGIONS, deps=[AssetDep("days", partition_mapping=LastPartitionMapping())]
+    )
     def regional() -> None: ...
 
     @asset(
         partitions_def=StaticPartitionsDefinition(["europe", "america"]),
-        ins={"regional": AssetIn(partition_mapping=StaticPartitionMapping({"eu": "europe", "us": "america"}))},
+        ins={
+            "regional": AssetIn(
+                partition_mapping=StaticPartitionMapping({"eu": "europe", "us": "america"})
+            )
+        },
     )
     def continents(regional: Any) -> None: ...
 
-    @asset(partitions_def=REGIONS, ins={"days": AssetIn(partition_mapping=SpecificPartitionsPartitionMapping(["2024-03-10"]))})
+    @asset(
+        partitions_def=REGIONS,
+        ins={"days": AssetIn(partition_mapping=SpecificPartitionsPartitionMapping(["2024-03-10"]))},
+    )
     def pinned(days: Any) -> None: ...
 
-    @asset(partitions_def=WeeklyPartitionsDefinition(start_date="2024-01-01", day_offset=3, timezone="Europe/Paris"))
+    @asset(
+        partitions_def=WeeklyPartitionsDefinition(
+            start_date="2024-01-01", day_offset=3, timezone="Europe/Paris"
+        )
+    )
     def weeks() -> None: ...
 
-    @asset(partitions_def=MonthlyPartitionsDefinition(start_date="2024-01-01", day_offset=15, end_offset=1))
+    @asset(
+        partitions_def=MonthlyPartitionsDefinition(
+            start_date="2024-01-01", day_offset=15, end_offset=1
+        )
+    )
     def months() -> None: ...
 
-    @asset(partitions_def=TimeWindowPartitionsDefinition(start="2024-01-01", fmt="%Y%m%d", cron_schedule="0 0 * * 1-5"))
+    @asset(
+        partitions_def=TimeWindowPartitionsDefinition(
+            start="2024-01-01", fmt="%Y%m%d", cron_schedule="0 0 * * 1-5"
+        )
+    )
     def workdays() -> None: ...
 
     files = DynamicPartitionsDefinition(name="compiled-files")
@@ -91,7 +118,19 @@ def _defs() -> Definitions:
     def uploads() -> None: ...
 
     return Definitions(
-        assets=[hours, days, cells, cells_before, regional, continents, pinned, weeks, months, workdays, uploads]
+        assets=[
+            hours,
+            days,
+            cells,
+            cells_before,
+            regional,
+            continents,
+            pinned,
+            weeks,
+            months,
+            workdays,
+            uploads,
+        ]
     )
 
 
@@ -115,5 +154,10 @@ def test_the_compiled_graph_plans_exactly_what_the_code_plans() -> None:
     assert ours["days[2024-03-10]"] == [f"hours[{h}]" for h in hours]
     assert ours["cells_before[2024-03-11|us]"] == ["cells[2024-03-10|us]"]
     assert ours["continents[america]"] == ["regional[us]"]
-    for name, key in [("weeks", "2024-01-03"), ("months", "2024-01-15"), ("workdays", "20240105"), ("uploads", "b.csv")]:
+    for name, key in [
+        ("weeks", "2024-01-03"),
+        ("months", "2024-01-15"),
+        ("workdays", "20240105"),
+        ("uploads", "b.csv"),
+    ]:
         assert _plan_edges(graph, name, [key]) == {f"{name}[{key}]": []}
