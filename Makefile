@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: all setup venv check test unit lint shellcheck fmt types crds demo demo-down bench clean
+.PHONY: all setup venv check test unit lint shellcheck fmt types compat crds demo demo-down bench clean
 
 all: check
 
@@ -47,10 +47,16 @@ check: lint types shellcheck unit
 # Everything: what CI runs. Without a KUBECONFIG, the local cluster and the test image are
 # made first (on a fresh machine that is ~20 minutes of builds, which no single test's
 # timeout should have to absorb).
-test: lint types shellcheck
+test: lint types shellcheck compat
 	@if [ -z "$${KUBECONFIG:-}" ]; then hack/cluster up && hack/e2e-image >/dev/null; fi
-	$(PY) -m pytest tests -q -m "not disruptive" $(PYTEST_ARGS)
-	$(PY) -m pytest tests -q -m disruptive $(PYTEST_ARGS)
+	$(PY) -m pytest tests -q -m "not disruptive" --ignore=tests/compat $(PYTEST_ARGS)
+	$(PY) -m pytest tests -q -m disruptive --ignore=tests/compat $(PYTEST_ARGS)
+
+# Side by side with Dagster (key lists, windows, mapped keys): needs Dagster, which lives
+# only in bench/.venv, so these run with that interpreter.
+compat: $(STAMP)
+	hack/bench-env >/dev/null
+	bench/.venv/bin/python -m pytest tests/compat -q -p no:cacheprovider
 
 crds: $(STAMP)
 	$(PY) -m kasset.resources crds/

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack, overload
 
 from kasset.definitions.keys import AssetKey, CoercibleToAssetKey
+from kasset.definitions.partition_mappings import PartitionMapping
 from kasset.definitions.partitions import PartitionsDefinition
 from kasset.definitions.policies import Resources, RetryPolicy, Toleration
 from kasset.errors import DefinitionError
@@ -30,6 +31,7 @@ class AssetIn:
 
     key: CoercibleToAssetKey | None = None
     key_prefix: str | Sequence[str] | None = None
+    partition_mapping: PartitionMapping | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class InputSpec:
     param: str
     key: AssetKey | None
     prefix: tuple[str, ...] = ()
+    partition_mapping: PartitionMapping | None = None
 
 
 @dataclass
@@ -63,6 +66,8 @@ class AssetsDefinition:
     timeout: float | None = None
     context_param: str | None = None
     resource_params: tuple[str, ...] = ()
+    #: Mappings of `deps` given as `AssetDep(key, partition_mapping=...)`.
+    dep_partition_mappings: Mapping[AssetKey, PartitionMapping] = field(default_factory=dict)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -165,6 +170,11 @@ def _build_asset(fn: Callable[..., Any], options: AssetOptions) -> AssetsDefinit
         where,
     )
     dep_keys = tuple(AssetKey.from_coercible(d) for d in (options.get("deps") or ()))
+    dep_mappings = {
+        AssetKey.from_coercible(d): mapping
+        for d in (options.get("deps") or ())
+        if (mapping := getattr(d, "partition_mapping", None)) is not None
+    }
     return AssetsDefinition(
         key=asset_key,
         fn=fn,
@@ -184,6 +194,7 @@ def _build_asset(fn: Callable[..., Any], options: AssetOptions) -> AssetsDefinit
         timeout=timeout,
         context_param=context_param,
         resource_params=resource_params,
+        dep_partition_mappings=dep_mappings,
     )
 
 
@@ -214,7 +225,11 @@ def _inputs_of(
             spec = ins[param.name]
             in_prefix = _prefix(spec.key_prefix) if spec.key_prefix is not None else prefix
             key = AssetKey.from_coercible(spec.key) if spec.key is not None else None
-            inputs.append(InputSpec(param.name, key, in_prefix))
+            if spec.partition_mapping is not None and not isinstance(
+                spec.partition_mapping, PartitionMapping
+            ):
+                raise DefinitionError(f"{where}: partition_mapping must be a PartitionMapping")
+            inputs.append(InputSpec(param.name, key, in_prefix, spec.partition_mapping))
         elif param.default is param.empty:
             inputs.append(InputSpec(param.name, None, prefix))
     return tuple(inputs), context_param, tuple(resource_params)

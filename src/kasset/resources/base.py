@@ -51,8 +51,9 @@ _ASSET_KEY_PART = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 ASSET_KEY_PATTERN = rf"^{_ASSET_KEY_PART}(/{_ASSET_KEY_PART})*$"
 ASSET_KEY_MAX_LENGTH = 255
 # Dot-separated segments: no ',' '[' ']' or '..', which the step key and the
-# partition range syntax (`a..b,c`) use as separators.
-_PARTITION_KEY = r"[A-Za-z0-9_:+@-]+(\.[A-Za-z0-9_:+@-]+)*"
+# partition range syntax (`a..b,c`) use as separators; '|' joins the dimensions of a
+# multi-partition key (`2024-01-01|eu`).
+_PARTITION_KEY = r"[A-Za-z0-9_:+@|-]+(\.[A-Za-z0-9_:+@|-]+)*"
 PARTITION_KEY_PATTERN = rf"^{_PARTITION_KEY}$"
 PARTITION_KEY_MAX_LENGTH = 128
 STEP_KEY_PATTERN = rf"^{_ASSET_KEY_PART}(/{_ASSET_KEY_PART})*(\[{_PARTITION_KEY}\])?$"

@@ -17,10 +17,14 @@ from typing import Any, Literal
 
 from kasset.definitions.asset import AssetsDefinition
 from kasset.definitions.check import AssetChecksDefinition
-from kasset.definitions.context import AssetExecutionContext
+from kasset.definitions.context import AssetExecutionContext, InputPartitions
 from kasset.definitions.definitions import Definitions
 from kasset.definitions.keys import AssetKey, StepKey
-from kasset.definitions.partitions import PartitionsDefinition, TimeWindowPartitionsDefinition
+from kasset.definitions.partitions import (
+    DynamicPartitionsDefinition,
+    PartitionsDefinition,
+    TimeWindowPartitionsDefinition,
+)
 from kasset.definitions.results import (
     NO_VALUE,
     AssetCheckResult,
@@ -114,7 +118,9 @@ class _StepRun:
         self.defs, self.definition, self.step = defs, definition, step
         self.run_id, self.attempt, self.io_manager, self.sink = run_id, attempt, io_manager, sink
         self.clock = clock
-        self.inputs = InputLoader(defs, io_manager, run_id, fan_in_keys or self.existing_keys)
+        self.inputs = InputLoader(
+            defs, io_manager, run_id, fan_in_keys or self.existing_keys, clock
+        )
         self.builder = EventBuilder(
             run_id, step.to_string(), step.asset.to_string(), step.partition, attempt, clock
         )
@@ -233,9 +239,23 @@ class _StepRun:
         window = None
         if isinstance(partitions, TimeWindowPartitionsDefinition) and self.step.partition:
             window = partitions.time_window(self.step.partition)
-        return AssetExecutionContext(
+        context = AssetExecutionContext(
             self.run_id, self.step.asset, self.step.partition, self.attempt, metadata, window
         )
+        context.partitions_def = partitions
+        if self.step.partition is not None:
+            context.input_partitions = self.input_partitions(self.step.partition)
+        return context
+
+    def input_partitions(self, partition: str) -> dict[str, InputPartitions]:
+        """What each partitioned input of the step's partition was mapped to."""
+        result: dict[str, InputPartitions] = {}
+        for param, upstream in self.defs.inputs[self.step.asset].by_param.items():
+            theirs = self.defs.assets[upstream].partitions_def
+            if theirs is not None:
+                keys = self.inputs.mapped_keys(upstream, self.step.asset, partition)
+                result[param] = InputPartitions(theirs, tuple(keys))
+        return result
 
     def existing_keys(self, upstream: AssetKey, partitions: PartitionsDefinition) -> list[str]:
         return partitions.keys(self.clock())
@@ -268,6 +288,8 @@ class _StepRun:
 
 def _check_partition(definition: AssetsDefinition, step: StepKey) -> None:
     partitions = definition.partitions_def
+    if isinstance(partitions, DynamicPartitionsDefinition) and step.partition is not None:
+        partitions.add_keys([step.partition])  # the planner, which owns the keys, chose it
     if partitions is None and step.partition is not None:
         raise PartitionError(f"step '{step}': asset '{step.asset}' is not partitioned")
     if partitions is not None:

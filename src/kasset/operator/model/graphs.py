@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kasset.definitions.keys import AssetKey
+from kasset.definitions.partition_mappings import mappings_from_specs
 from kasset.definitions.partitions import (
     PartitionsDefinition,
     TimeWindowPartitionsDefinition,
@@ -74,6 +75,7 @@ def graph_from_resource(spec: AssetGraphSpec) -> AssetGraph:
         try:
             definition = spec.partitions_of(asset)
             partitions = partitions_from_spec(definition.to_dict() if definition else None)
+            mappings = mappings_from_specs([m.to_dict() for m in asset.partition_mappings])
         except KeyError:
             raise DefinitionError(
                 f"asset '{key}' uses partitions '{asset.partitions}', which are not defined"
@@ -94,6 +96,7 @@ def graph_from_resource(spec: AssetGraphSpec) -> AssetGraph:
                 ),
                 retry_policy=RetryPolicy(policy.max_retries, policy.delay_seconds, policy.backoff),
                 timeout=float(asset.timeout_seconds or defaults.timeout_seconds),
+                partition_mappings=mappings,
             )
         )
     return AssetGraph(nodes)
