@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from kasset.errors import PartitionError
 
 __all__ = [
+    "TEMP_NAME_MARK",
+    "UNPARTITIONED_NAME",
     "DailyPartitionsDefinition",
     "HourlyPartitionsDefinition",
     "PartitionsDefinition",
@@ -25,7 +27,12 @@ __all__ = [
     "partitions_from_spec",
 ]
 
-_STATIC_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,62}$")
+#: Names the filesystem IO manager gives its own files: the value of an unpartitioned
+#: asset, and the temporary file a value is written to before it moves into place. A
+#: partition key named so would be stored but never found again.
+UNPARTITIONED_NAME = "__all__"
+TEMP_NAME_MARK = ".tmp-"
+_STATIC_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,62}\Z")
 RANGE_SEPARATOR = ".."
 
 
@@ -107,6 +114,11 @@ class StaticPartitionsDefinition(PartitionsDefinition):
                 raise PartitionError(
                     f"invalid partition key {key!r}: use up to 63 letters, digits, '_', '.', "
                     "':', '+', '-', not starting with a symbol"
+                )
+            if key == UNPARTITIONED_NAME or TEMP_NAME_MARK in key:
+                raise PartitionError(
+                    f"invalid partition key {key!r}: '{UNPARTITIONED_NAME}' and keys "
+                    f"containing '{TEMP_NAME_MARK}' are reserved for kasset's storage files"
                 )
         if len(set(keys)) != len(keys):
             dupes = sorted({k for k in keys if keys.count(k) > 1})

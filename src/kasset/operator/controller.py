@@ -226,19 +226,11 @@ class Controller:
         """Whether runs were restored after a (re)start: the ingest endpoint waits."""
         return self.is_ready
 
-    def namespace_of(self, run: str) -> str | None:
-        """The namespace of the run named `run` (names are unique per namespace; the
-        token check rejects a wrong guess when two namespaces share one)."""
-        for namespace, name in self.runs:
-            if name == run:
-                return namespace
-        for namespace, name in self.restoring:
-            if name == run:
-                return namespace
-        for namespace, name in self.janitor.finished_runs:
-            if name == run:
-                return namespace
-        return None
+    def knows_run(self, namespace: str, run: str) -> bool:
+        """Whether the run is one of ours (running, being restored, or finished and kept):
+        events for any other are refused like a wrong token."""
+        key = (namespace, run)
+        return key in self.runs or key in self.restoring or key in self.janitor.finished_runs
 
     # ---- advancing -----------------------------------------------------------------
 

@@ -30,6 +30,7 @@ class Reason:
     STEP_RETRYING = "StepRetrying"
     SCHEDULE_TICK = "ScheduleTick"
     MISSED_TICKS = "MissedTicks"
+    FOREIGN_EVENTS = "ForeignEventsDropped"
 
 
 _WARNINGS = frozenset(
@@ -39,6 +40,7 @@ _WARNINGS = frozenset(
         Reason.STEP_RETRYING,
         Reason.RUN_INVALID,
         Reason.MISSED_TICKS,
+        Reason.FOREIGN_EVENTS,
     }
 )
 
