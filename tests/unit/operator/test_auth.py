@@ -9,8 +9,8 @@ import logging
 
 import pytest
 
-from kasset.operator import auth
-from kasset.operator.auth import (
+from kasset.operator.model import auth
+from kasset.operator.model.auth import (
     RedactTokens,
     StepIdentity,
     read_step_token,

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from kasset.naming import step_pod_name
-from kasset.operator.podstate import pod_identity, read_pod
+from kasset.operator.model.podstate import pod_identity, read_pod
 
 
 def pod(phase: str, **status: Any) -> dict[str, Any]:

@@ -288,7 +288,7 @@ def test_a_body_over_the_limit_is_413_by_content_length_or_while_streaming(path:
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
 def test_nan_or_infinity_in_a_run_request_is_4xx_not_500(value: str) -> None:
     c = client()
-    text = '{"graph": "shop", "maxParallel": %s}' % value
+    text = '{"graph": "shop", "maxParallel": ' + value + "}"
     response = c.post("/api/v1/runs", content=text, headers={"Content-Type": "application/json"})
     assert 400 <= response.status_code < 500, response.text
 
