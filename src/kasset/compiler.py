@@ -26,7 +26,7 @@ _NAME_INVALID = re.compile(r"[^a-z0-9-]+")
 
 
 _GENERIC_MODULES = {"definitions", "defs", "assets", "main", "__init__", "__main__"}
-_GRAPH_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_GRAPH_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
 
 
 def default_graph_name(module: str) -> str:

@@ -27,6 +27,7 @@ __all__ = [
     "INFRA_RETRY_DELAY",
     "MAX_INFRA_RETRIES",
     "MAX_STEPS",
+    "NO_OUTCOME",
     "Cancel",
     "FinishRun",
     "LaunchStep",
@@ -196,6 +197,11 @@ class StepFailed:
     message: str
     retryable: bool = True
     infrastructure: bool = False
+
+
+#: Why an attempt whose process exited 0 failed anyway: it never reported a success (it
+#: called os._exit(0), or its runtime died after the exit). The retry policy applies.
+NO_OUTCOME = "the step exited 0 without reporting an outcome"
 
 
 @dataclass(frozen=True)

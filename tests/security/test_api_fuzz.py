@@ -48,8 +48,8 @@ class AnyRunSink:
     def ready(self) -> bool:
         return True
 
-    def namespace_of(self, run: str) -> str | None:
-        return NAMESPACE
+    def knows_run(self, namespace: str, run: str) -> bool:
+        return namespace == NAMESPACE
 
     async def submit_events(self, namespace: str, run: str, events: list[Event]) -> None:
         self.submitted.extend(events)

@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 from kasset.errors import PartitionError
 
 __all__ = [
+    "TEMP_NAME_MARK",
+    "UNPARTITIONED_NAME",
     "DailyPartitionsDefinition",
     "DynamicPartitionsDefinition",
     "HourlyPartitionsDefinition",
@@ -30,7 +32,12 @@ __all__ = [
     "partitions_from_spec",
 ]
 
-_STATIC_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,62}$")
+#: Names the filesystem IO manager gives its own files: the value of an unpartitioned
+#: asset, and the temporary file a value is written to before it moves into place. A
+#: partition key named so would be stored but never found again.
+UNPARTITIONED_NAME = "__all__"
+TEMP_NAME_MARK = ".tmp-"
+_STATIC_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,62}\Z")
 RANGE_SEPARATOR = ".."
 
 
@@ -259,6 +266,11 @@ def _check_static_key(key: object) -> None:
         raise PartitionError(
             f"invalid partition key {key!r}: use up to 63 letters, digits, '_', '.', "
             "':', '+', '-', not starting with a symbol"
+        )
+    if key == UNPARTITIONED_NAME or TEMP_NAME_MARK in key:
+        raise PartitionError(
+            f"invalid partition key {key!r}: '{UNPARTITIONED_NAME}' and keys "
+            f"containing '{TEMP_NAME_MARK}' are reserved for kasset's storage files"
         )
 
 

@@ -104,7 +104,7 @@ class EventPayload(_Model):
     output_uri: Annotated[str, _Str(max_length=MAX_URI)] | None = None
     check: CheckPayload | None = None
     error: ErrorPayload | None = None
-    duration_seconds: Annotated[float, Field(ge=0)] | None = None
+    duration_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
 
 
 class Event(_Model):

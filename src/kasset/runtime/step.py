@@ -33,7 +33,12 @@ from kasset.definitions.results import (
 )
 from kasset.errors import DefinitionError, PartitionError, StorageError, UserCodeError
 from kasset.runtime.inputs import FanInKeys, InputLoader
-from kasset.runtime.io_managers import IOManager, OutputContext, OutputNotFoundError
+from kasset.runtime.io_managers import (
+    InputContext,
+    IOManager,
+    OutputContext,
+    OutputNotFoundError,
+)
 from kasset.runtime.records import (
     ERROR_TYPE_BLOCKING_CHECK,
     EventBuilder,
@@ -159,6 +164,11 @@ class _StepRun:
             except Exception as error:
                 where = f"the IO manager, storing {self.describe()}"
                 return self.user_failure(user_code_error(error, where))
+            if not self.output_exists():
+                missing = StorageError(
+                    f"the IO manager stored {self.describe()} but has no value for it afterwards"
+                )
+                return self.storage_failure(missing, retryable=True, value=value)
             if output.metadata:
                 metadata = {**output.metadata, **metadata}
             uri = output.uri
@@ -223,6 +233,15 @@ class _StepRun:
                 "expected an AssetCheckResult or a bool"
             },
         )
+
+    def output_exists(self) -> bool:
+        """Whether the value just stored can be found: a success is reported only for an
+        output its downstream can read. An IO manager without `has_output` is trusted."""
+        where = InputContext(self.step.asset, self.step.partition, run_id=self.run_id)
+        try:
+            return self.io_manager.has_output(where)
+        except NotImplementedError:
+            return True
 
     def own_value(self, value: Any) -> Any:
         """The asset's value for its checks: the one just produced, or, when the function

@@ -54,7 +54,7 @@ def mat_body(name: str, graph: str = "g", **spec: Any) -> dict[str, Any]:
 
 
 class Harness:
-    def __init__(self, **config: Any) -> None:
+    def __init__(self, metrics: Any = None, **config: Any) -> None:
         self.now = T0
         self.kube = FakeKube(clock=lambda: self.now)
         settings = {
@@ -65,7 +65,7 @@ class Harness:
             **config,
         }
         self.controller = Controller(
-            self.kube, ControllerConfig(**settings), clock=lambda: self.now
+            self.kube, ControllerConfig(**settings), metrics=metrics, clock=lambda: self.now
         )
 
     async def settle(self) -> None:

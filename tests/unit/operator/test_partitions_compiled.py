@@ -27,7 +27,7 @@ from kasset import (
     asset,
 )
 from kasset.compiler import compile_definitions
-from kasset.operator.graphs import graph_from_resource
+from kasset.operator.model.graphs import graph_from_resource
 from kasset.plan import build_plan
 from kasset.resources import AssetGraphResource
 

@@ -1,13 +1,16 @@
 """`POST /api/v1/events`: where step pods report their events to the operator.
 
-The endpoint authenticates a batch with the step token (see `auth`), bounds what a client
-can make the operator read, drops events it has already accepted, and hands the rest to
-the controller through `EventIngestSink`. Any client input gets a 4xx, never a 5xx: a
-step pod retries 5xx and 503, and gives up on other 4xx.
+The endpoint authenticates a batch with the step token (see `auth`) before it reads the
+body (the token carries the step attempt it speaks for), bounds what a client can make the
+operator read and how many bodies it reads at once, refuses events of another attempt
+(`reports.split_by_attempt`, the rule of every channel), drops events it has already
+accepted, and hands the rest to the controller through `EventIngestSink`. Any client
+input gets a 4xx, never a 5xx: a step pod retries 5xx and 503, and gives up on other 4xx.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -15,12 +18,15 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import Message
 
-from kasset.operator.model.auth import verify_step_token
+from kasset.operator.model.auth import StepIdentity, read_step_token
+from kasset.operator.model.reports import split_by_attempt
 from kasset.operator.telemetry.metrics import OperatorMetrics
 from kasset.runtime.events import Event
 
@@ -36,6 +42,11 @@ __all__ = [
 EVENTS_PATH = "/api/v1/events"
 #: Seconds a step pod should wait before retrying while the operator is not ready.
 RETRY_AFTER_SECONDS = 2
+#: Request bodies read and parsed at once (each at most `max_body_bytes`); more wait for 503.
+MAX_CONCURRENT_BODIES = 32
+#: The one answer to a token that does not hold, whatever the reason (a wrong mac, a run
+#: that does not exist): a stranger learns nothing about which runs exist.
+_BAD_TOKEN = "the token is not valid for this step attempt"
 
 _log = logging.getLogger(__name__)
 
@@ -46,8 +57,8 @@ class EventIngestSink(Protocol):
     def ready(self) -> bool:
         """False until the controller has restored its runs after a (re)start."""
 
-    def namespace_of(self, run: str) -> str | None:
-        """The namespace of the Materialization named ``run``, or None if unknown."""
+    def knows_run(self, namespace: str, run: str) -> bool:
+        """Whether the Materialization ``namespace/run`` exists (or finished recently)."""
 
     async def submit_events(self, namespace: str, run: str, events: list[Event]) -> None:
         """Fold accepted, not yet seen events of one step attempt into the run."""
@@ -125,6 +136,13 @@ def _not_utf8(position: int) -> JSONResponse:
     return JSONResponse({"detail": [error]}, status_code=422)
 
 
+def _invalid(error: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 without echoing the input: a `NaN` or `Infinity` in it cannot be
+    encoded as JSON (FastAPI's own handler answers 500 for it)."""
+    errors = [{k: v for k, v in e.items() if k != "input"} for e in error.errors()]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
 def _bearer_token(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
     token = token.strip()
@@ -141,9 +159,13 @@ def _type_name(event: Event) -> str:
 _Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
-def _guarded_route_class(max_body_bytes: int, metrics: OperatorMetrics | None) -> type[APIRoute]:
-    """An APIRoute that times the request, rejects a missing bearer token before reading the
-    body, and reads at most ``max_body_bytes`` whatever Content-Length claims."""
+def _guarded_route_class(
+    secret: bytes, max_body_bytes: int, metrics: OperatorMetrics | None
+) -> type[APIRoute]:
+    """An APIRoute that times the request, checks the step token before reading the body
+    (its identity goes to ``request.state.step``), reads at most ``max_body_bytes``
+    whatever Content-Length claims, and at most `MAX_CONCURRENT_BODIES` bodies at once."""
+    reading = asyncio.Semaphore(MAX_CONCURRENT_BODIES)
 
     class _GuardedRoute(APIRoute):
         def get_route_handler(self) -> _Handler:
@@ -160,11 +182,22 @@ def _guarded_route_class(max_body_bytes: int, metrics: OperatorMetrics | None) -
             return handler
 
     async def _guard(request: Request, parse_and_handle: _Handler) -> Response:
-        if _bearer_token(request) is None:
+        token = _bearer_token(request)
+        if token is None:
             return _unauthorized("missing or malformed 'Authorization: Bearer <token>' header")
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_body_bytes:
+        identity = read_step_token(secret, token)
+        claimed = request.query_params.get("namespace")
+        if identity is None or (claimed is not None and claimed != identity.namespace):
+            return _unauthorized(_BAD_TOKEN)
+        request.state.step = identity
+        if _declared_length(request) > max_body_bytes:
             return _too_large()
+        if reading.locked():
+            return _unavailable("too many requests at once; retry later")
+        async with reading:
+            return await _read_and_handle(request, parse_and_handle)
+
+    async def _read_and_handle(request: Request, parse_and_handle: _Handler) -> Response:
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
@@ -177,12 +210,26 @@ def _guarded_route_class(max_body_bytes: int, metrics: OperatorMetrics | None) -
             body.decode("utf-8")  # else FastAPI answers an undocumented 400
         except UnicodeDecodeError as error:
             return _not_utf8(error.start)
-        return await parse_and_handle(_replaying(request, body))
+        try:
+            return await parse_and_handle(_replaying(request, body))
+        except RequestValidationError as error:
+            return _invalid(error)
 
     def _too_large() -> JSONResponse:
         return _problem(413, f"request body larger than {max_body_bytes} bytes")
 
     return _GuardedRoute
+
+
+def _declared_length(request: Request) -> int:
+    """The Content-Length, 0 when absent; a malformed one counts as too large."""
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return 0
+    declared = declared.strip()
+    if declared.isascii() and declared.isdigit():
+        return int(declared)
+    return 1 << 62
 
 
 def _replaying(request: Request, body: bytes) -> Request:
@@ -213,7 +260,7 @@ def build_ingest_router(
     >>> app.include_router(build_ingest_router(controller, secret, metrics))  # doctest: +SKIP
     """
     seen = recent_ids if recent_ids is not None else RecentIds()
-    router = APIRouter(route_class=_guarded_route_class(max_body_bytes, metrics))
+    router = APIRouter(route_class=_guarded_route_class(secret, max_body_bytes, metrics))
 
     @router.post(
         EVENTS_PATH,
@@ -222,9 +269,11 @@ def build_ingest_router(
         summary="Report events of one step attempt",
         tags=["events"],
         responses={
-            401: {"model": _Problem, "description": "Missing, malformed or wrong step token"},
-            403: {"model": _Problem, "description": "Events of more than one step attempt"},
-            404: {"model": _Problem, "description": "No such run"},
+            401: {
+                "model": _Problem,
+                "description": "Missing, malformed or wrong step token, or no such run",
+            },
+            403: {"model": _Problem, "description": "Events of another step attempt"},
             413: {"model": _Problem, "description": "Body or batch too large"},
             503: {"model": _Problem, "description": "Operator not ready; retry later"},
         },
@@ -236,18 +285,15 @@ def build_ingest_router(
             return _problem(413, f"more than {max_events} events in one batch")
         if not sink.ready():
             return _unavailable("the operator is starting; retry later")
-        token = _bearer_token(request) or ""
-        first = events[0]
-        # Step pods post to `...?namespace=NS`, which makes runs of the same name in two
-        # namespaces unambiguous; the token binds the namespace, so it cannot be forged.
-        namespace = request.query_params.get("namespace") or sink.namespace_of(first.run)
-        if namespace is None:
-            return _problem(404, f"no run named {first.run!r}")
-        if not verify_step_token(secret, namespace, first.run, first.step, first.attempt, token):
-            return _unauthorized("the token is not valid for this step attempt")
-        identity = (first.run, first.step, first.attempt)
-        if any((e.run, e.step, e.attempt) != identity for e in events[1:]):
+        step: StepIdentity = request.state.step
+        namespace, run = step.namespace, step.run
+        _, foreign = split_by_attempt(events, run, step.step, step.attempt)
+        if foreign:
+            if metrics is not None:
+                metrics.foreign_events_dropped("http", len(foreign))
             return _problem(403, "all events of a batch must belong to the token's step attempt")
+        if not sink.knows_run(namespace, run):
+            return _unauthorized(_BAD_TOKEN)
 
         fresh: dict[str, Event] = {}
         for event in events:
@@ -260,10 +306,10 @@ def build_ingest_router(
             # release them if the controller fails, so the step's retry gets through.
             seen.add(fresh)
             try:
-                await sink.submit_events(namespace, first.run, list(fresh.values()))
+                await sink.submit_events(namespace, run, list(fresh.values()))
             except Exception:
                 seen.discard(fresh)
-                _log.exception("submitting %d events of run %s failed", len(fresh), first.run)
+                _log.exception("submitting %d events of run %s failed", len(fresh), run)
                 return _unavailable("the operator could not record the events; retry later")
         if metrics is not None:
             counts: dict[str, int] = {}

@@ -2,33 +2,92 @@
 
 A step pod proves which step it reports for with an HMAC of the step identity under the
 operator's secret, so the operator stores no per-step state and a token for one step can
-never report for another. Tokens are compared in constant time and never logged.
+never report for another. The token carries its identity (a JSON array, so a `/` in a
+run or step name cannot shift the fields), which lets the ingest endpoint check it before
+reading the body. Tokens are compared in constant time and never logged.
 
 >>> token = step_token(b"secret", "ns", "run-1", "raw/orders", 1)
 >>> verify_step_token(b"secret", "ns", "run-1", "raw/orders", 1, token)
 True
+>>> read_step_token(b"secret", token)
+StepIdentity(namespace='ns', run='run-1', step='raw/orders', attempt=1)
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import json
 import logging
 import re
+from typing import NamedTuple
 
-__all__ = ["RedactTokens", "step_token", "tokens_equal", "verify_step_token"]
+__all__ = [
+    "RedactTokens",
+    "StepIdentity",
+    "read_step_token",
+    "step_token",
+    "tokens_equal",
+    "verify_step_token",
+]
+
+#: Longest token `read_step_token` decodes (identity names are bounded far below it).
+MAX_TOKEN_LENGTH = 4096
+
+
+class StepIdentity(NamedTuple):
+    """The step attempt a token speaks for."""
+
+    namespace: str
+    run: str
+    step: str
+    attempt: int
 
 
 def _step_identity(namespace: str, run: str, step: str, attempt: int) -> bytes:
-    return f"{namespace}/{run}/{step}/{attempt}".encode()
+    """The signed bytes: a JSON array, unambiguous whatever the names contain."""
+    return json.dumps([namespace, run, step, attempt], separators=(",", ":")).encode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _mac(secret: bytes, identity: bytes) -> str:
+    return _b64(hmac.new(secret, identity, hashlib.sha256).digest())
 
 
 def step_token(secret: bytes, namespace: str, run: str, step: str, attempt: int) -> str:
-    """The bearer token of one step attempt: base64url (unpadded) HMAC-SHA256 of
-    ``namespace/run/step/attempt`` under ``secret``."""
-    digest = hmac.new(secret, _step_identity(namespace, run, step, attempt), hashlib.sha256)
-    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+    """The bearer token of one step attempt: ``<identity>.<mac>``, both base64url
+    (unpadded); the identity is the JSON array ``[namespace, run, step, attempt]`` and
+    the mac its HMAC-SHA256 under ``secret``."""
+    identity = _step_identity(namespace, run, step, attempt)
+    return f"{_b64(identity)}.{_mac(secret, identity)}"
+
+
+def read_step_token(secret: bytes, token: str) -> StepIdentity | None:
+    """The step attempt ``token`` was issued for, or None when it is not a valid token
+    (malformed, or its mac does not match: compared in constant time)."""
+    encoded, dot, mac = token.partition(".")
+    if not dot or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    try:
+        identity = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if not tokens_equal(_mac(secret, identity), mac):
+        return None
+    try:
+        namespace, run, step, attempt = json.loads(identity)
+    except (ValueError, TypeError):
+        return None
+    if not all(isinstance(name, str) for name in (namespace, run, step)):
+        return None
+    if not isinstance(attempt, int) or isinstance(attempt, bool):
+        return None
+    return StepIdentity(namespace, run, step, attempt)
 
 
 def verify_step_token(

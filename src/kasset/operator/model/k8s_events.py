@@ -31,6 +31,7 @@ class Reason:
     STEP_RETRYING = "StepRetrying"
     SCHEDULE_TICK = "ScheduleTick"
     MISSED_TICKS = "MissedTicks"
+    FOREIGN_EVENTS = "ForeignEventsDropped"
 
 
 _WARNINGS = frozenset(
@@ -40,6 +41,7 @@ _WARNINGS = frozenset(
         Reason.STEP_RETRYING,
         Reason.RUN_INVALID,
         Reason.MISSED_TICKS,
+        Reason.FOREIGN_EVENTS,
     }
 )
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from kasset.definitions.keys import StepKey
 from kasset.errors import DefinitionError
+from kasset.naming import step_pod_name
 from kasset.operator.model.pods import (
     ANNOTATION_ATTEMPT,
     ANNOTATION_RUN,
@@ -97,21 +98,28 @@ class PodView:
 
 
 def pod_identity(body: Mapping[str, Any]) -> PodIdentity | None:
-    """The step attempt a pod runs, from its annotations; None for a pod that is not ours."""
+    """The step attempt a pod runs, from the metadata the operator wrote (annotations and
+    labels, which the step's code cannot change) and bound by the pod's name, which
+    derives from them; None for a pod that is not ours."""
     metadata = body.get("metadata") or {}
     annotations = metadata.get("annotations") or {}
     labels = metadata.get("labels") or {}
     run = annotations.get(ANNOTATION_RUN) or labels.get(LABEL_RUN)
+    attempt = str(annotations.get(ANNOTATION_ATTEMPT))
+    if not (attempt.isascii() and attempt.isdigit()):
+        return None
     try:
-        return PodIdentity(
+        identity = PodIdentity(
             namespace=str(metadata["namespace"]),
             name=str(metadata["name"]),
             run=str(run),
             step=StepKey.from_string(str(annotations[ANNOTATION_STEP])),
-            attempt=int(annotations[ANNOTATION_ATTEMPT]),
+            attempt=int(attempt),
         )
+        expected = step_pod_name(identity.run, identity.step.to_string(), identity.attempt)
     except (KeyError, TypeError, ValueError, DefinitionError):
         return None
+    return identity if identity.name == expected else None
 
 
 def read_pod(body: Mapping[str, Any], deleted: bool = False) -> PodView:

@@ -9,10 +9,10 @@ frozen value, so the controller never depends on how the runtime models its even
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from kasset.resources.base import status_metadata as summarize_metadata
 
@@ -21,6 +21,7 @@ __all__ = [
     "EventType",
     "ReportedEvent",
     "parse_termination_message",
+    "split_by_attempt",
     "summarize_metadata",
     "to_reported",
 ]
@@ -61,6 +62,38 @@ class ReportedEvent:
     #: The runtime was stopped from outside (SIGTERM) before the step finished.
     interrupted: bool = False
     duration_seconds: float | None = None
+
+
+class _AttemptEvent(Protocol):
+    @property
+    def run(self) -> str: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def attempt(self) -> int: ...
+
+
+_E = TypeVar("_E", bound=_AttemptEvent)
+
+
+def split_by_attempt(
+    events: Sequence[_E], run: str, step: str, attempt: int
+) -> tuple[list[_E], list[_E]]:
+    """(the events of this step attempt, the others). The one rule of every reporting
+    channel: a reporter speaks only for the attempt it is known to run (from its token, or
+    from its pod's labels and name), never for the one its payload names.
+
+    >>> own, foreign = split_by_attempt([ReportedEvent("1", "STEP_SUCCEEDED", "r", "b", 1)],
+    ...                                 "r", "a", 1)
+    >>> (len(own), len(foreign))
+    (0, 1)
+    """
+    own: list[_E] = []
+    foreign: list[_E] = []
+    for event in events:
+        mine = event.run == run and event.step == step and event.attempt == attempt
+        (own if mine else foreign).append(event)
+    return own, foreign
 
 
 def to_reported(event: object) -> ReportedEvent:

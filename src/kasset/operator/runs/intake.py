@@ -16,13 +16,14 @@ from typing import Any
 from kasset.definitions.keys import StepKey
 from kasset.errors import DefinitionError
 from kasset.operator.assets.book import AssetBook
-from kasset.operator.model.podstate import pod_identity, read_pod
+from kasset.operator.model.k8s_events import Reason
+from kasset.operator.model.podstate import PodIdentity, pod_identity, read_pod
 from kasset.operator.model.records import RunKey, RunRecord, is_current
-from kasset.operator.model.reports import EventType, ReportedEvent, to_reported
+from kasset.operator.model.reports import EventType, ReportedEvent, split_by_attempt, to_reported
 from kasset.operator.runs.advancing import Advancer
 from kasset.operator.runs.launching import AttemptNews, Launcher, PodAdopted
 from kasset.operator.runs.ports import RunTable
-from kasset.plan import StepFailed, StepSucceeded
+from kasset.plan import NO_OUTCOME, StepFailed, StepSucceeded
 
 __all__ = ["Intake"]
 
@@ -41,8 +42,8 @@ class Intake:
         """Whether runs were restored after a (re)start: the ingest endpoint waits."""
         return self.table.ready
 
-    def namespace_of(self, run: str) -> str | None:
-        return self.table.namespace_of(run)
+    def knows_run(self, namespace: str, run: str) -> bool:
+        return self.table.knows_run(namespace, run)
 
     def attempt_news(self, record: RunRecord, news: AttemptNews) -> None:
         """What the launcher reports about an attempt: folded like a pod or a failure."""
@@ -78,16 +79,37 @@ class Intake:
         if view.state == "running":
             self.launcher.started(record, step, attempt)
             return
-        for event in view.events:
+        own, foreign = split_by_attempt(view.events, ident.run, step.to_string(), attempt)
+        if foreign:
+            self.drop_foreign(record, ident, foreign)
+        for event in own:
             self.fold_report(record, event)
         if not is_current(record, step, attempt):
-            return  # the termination message said how it ended
+            return  # its report (HTTP or termination message) said how it ended
         if view.state == "succeeded":
-            self.succeed(record, step, attempt)
+            # Exit 0 is not a success: the runtime reports one only after the value is
+            # stored and the checks ran; without it (os._exit(0), a crash after exit) the
+            # attempt failed and the retry policy decides.
+            self.advancer.step_event(record, StepFailed(step, attempt, NO_OUTCOME, retryable=True))
         else:
             message = view.message or "the step failed"
             failed = StepFailed(step, attempt, message, view.retryable, view.infrastructure)
             self.advancer.step_event(record, failed)
+
+    def drop_foreign(
+        self, record: RunRecord, pod: PodIdentity, foreign: Sequence[ReportedEvent]
+    ) -> None:
+        """Events a pod's termination message wrote for another step attempt: user code
+        can write that file, so they are dropped, counted, and announced."""
+        self.launcher.ports.metrics.foreign_events_dropped("termination-message", len(foreign))
+        named = sorted({f"{e.run}/{e.step}#{e.attempt}" for e in foreign})[:3]
+        message = (
+            f"dropped {len(foreign)} event(s) in the termination message of pod {pod.name} "
+            f"(step {pod.step} attempt {pod.attempt}) that named another step attempt: "
+            + ", ".join(named)
+        )
+        logger.warning("%s/%s: %s", record.namespace, record.name, message)
+        self.launcher.announcer.announce(record, Reason.FOREIGN_EVENTS, message)
 
     async def submit_events(self, namespace: str, run: str, events: Sequence[Any]) -> None:
         reported = []

@@ -90,13 +90,10 @@ class RunTable:
         record = self.runs.get(key)
         return record.running_count if record is not None else -1
 
-    def namespace_of(self, run: str) -> str | None:
-        """The namespace of the run named `run` (names are unique per namespace; the
-        token check rejects a wrong guess when two namespaces share one)."""
-        for namespace, name in self._known():
-            if name == run:
-                return namespace
-        return None
+    def knows_run(self, namespace: str, run: str) -> bool:
+        """Whether the run is one of ours (running, being restored, or finished and kept):
+        events for any other are refused like a wrong token."""
+        return any(key == (namespace, run) for key in self._known())
 
     def _known(self) -> Iterator[RunKey]:
         yield from self.runs

@@ -124,6 +124,13 @@ class OperatorMetrics:
             ["why"],
             registry=r,
         )
+        self._foreign_events = Counter(
+            "kasset_foreign_events_dropped_total",
+            "Step events dropped because they named another step attempt than the one that "
+            "reported them, by channel ('termination-message' or 'http').",
+            ["channel"],
+            registry=r,
+        )
         self._missed_ticks = Counter(
             "kasset_schedule_missed_ticks_total",
             "Schedule ticks that were not launched.",
@@ -200,6 +207,9 @@ class OperatorMetrics:
 
     def k8s_event_suppressed(self, why: str) -> None:
         self._events_suppressed.labels(why).inc()
+
+    def foreign_events_dropped(self, channel: str, n: int) -> None:
+        self._foreign_events.labels(channel).inc(n)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition body and its content type, for a ``/metrics`` response."""

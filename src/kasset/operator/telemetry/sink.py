@@ -37,6 +37,8 @@ class MetricsSink(Protocol):
 
     def k8s_event_suppressed(self, why: str) -> None: ...
 
+    def foreign_events_dropped(self, channel: str, n: int) -> None: ...
+
 
 class NullMetrics:
     """Records nothing: for tests and for running without Prometheus."""
@@ -75,6 +77,9 @@ class NullMetrics:
         pass
 
     def k8s_event_suppressed(self, why: str) -> None:
+        pass
+
+    def foreign_events_dropped(self, channel: str, n: int) -> None:
         pass
 
 
