@@ -15,7 +15,7 @@ from itertools import product
 from math import prod
 from typing import Any, NamedTuple
 
-from kasset.definitions.partitions import (
+from kasset.definitions.partitions_base import (
     RANGE_SEPARATOR,
     PartitionsDefinition,
 )

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kasset.definitions.partitions import PartitionsDefinition
+from kasset.definitions.partitions_base import PartitionsDefinition
 from kasset.definitions.time_cadence import Cadence, cadence_for
 from kasset.errors import PartitionError
 
