@@ -7,8 +7,10 @@
 # BASE_IMAGE must provide python3 (3.11+) with the venv module; the public default and the
 # local Debian base (python3 in /usr/bin) both work, since only `python3 -m venv` is used.
 #
-# Layers: the dependency venv depends on pyproject.toml only and is copied as one layer;
-# kasset itself is a second, small layer. A code change rebuilds and ships only that.
+# Layers: the dependency venv depends on pyproject.toml and requirements/image.lock only and
+# is copied as one layer; kasset itself is a second, small layer. A code change rebuilds and
+# ships only that. Every version comes from requirements/image.lock (hack/lock-image writes
+# it; a unit test checks it against pyproject.toml), so the same commit builds the same image.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 # ---------------------------------------------------------------------------------------
@@ -22,13 +24,14 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=igno
 ARG EXTRA_CA_CERTS=""
 
 # /opt/build holds the build backend; /opt/kasset is the venv the final image ships.
+COPY requirements/image.lock /opt/build/image.lock
 RUN set -eu; \
     python3 -m venv /opt/build; \
     python3 -m venv /opt/kasset; \
     { cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null \
         || /opt/build/bin/python -c 'import pip._vendor.certifi as c; print(open(c.where()).read())'; \
       printf '%s\n' "$EXTRA_CA_CERTS"; } >/opt/build/ca.pem; \
-    PIP_CERT=/opt/build/ca.pem /opt/build/bin/pip install "hatchling>=1.25"
+    PIP_CERT=/opt/build/ca.pem /opt/build/bin/pip install -c /opt/build/image.lock hatchling
 
 # `operator,ui` by default; add `pandas` for pandas/pyarrow IO. setuptools goes: nothing
 # needs it at run time (pip stays, for images built on this one). Everything is
@@ -44,7 +47,8 @@ extras = [e for e in sys.argv[1].split(",") if e]; \
 reqs = p["dependencies"] + [r for e in extras for r in p["optional-dependencies"][e]]; \
 print("\n".join(r for r in reqs if not r.startswith(p["name"] + "[")))' "$EXTRAS" \
       >/opt/build/requirements.txt; \
-    PIP_CERT=/opt/build/ca.pem /opt/kasset/bin/pip install -r /opt/build/requirements.txt; \
+    PIP_CERT=/opt/build/ca.pem /opt/kasset/bin/pip install -c /opt/build/image.lock \
+      -r /opt/build/requirements.txt; \
     /opt/kasset/bin/pip uninstall --yes setuptools; \
     find /opt/kasset -name __pycache__ -type d -prune -exec rm -rf {} +; \
     /opt/kasset/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/kasset/lib

@@ -7,6 +7,7 @@
 The archive loads with `docker load` and `ctr -n k8s.io images import`, so neither a registry
 nor a running Docker engine is needed to get an image into the cluster.
 """
+
 import argparse
 import datetime
 import hashlib
@@ -56,11 +57,14 @@ def main():
     }
     config_bytes = json.dumps(config, sort_keys=True).encode()
     config_id = hashlib.sha256(config_bytes).hexdigest()
-    manifest = [{"Config": config_id + ".json", "RepoTags": [a.tag], "Layers": [diff_id + "/layer.tar"]}]
+    manifest = [
+        {"Config": config_id + ".json", "RepoTags": [a.tag], "Layers": [diff_id + "/layer.tar"]}
+    ]
     repositories = {a.tag.rsplit(":", 1)[0]: {a.tag.rsplit(":", 1)[1]: diff_id}}
 
     tmp = a.out + ".tmp"
     with tarfile.open(tmp, "w") as out:
+
         def add_bytes(name, data):
             ti = tarfile.TarInfo(name)
             ti.size = len(data)

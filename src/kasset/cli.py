@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from kasset.completion import SHELLS
 from kasset.errors import KassetError
 
 __all__ = ["build_parser", "main"]
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compile_.add_argument("--image", help="the image step pods run (with this code installed)")
     compile_.add_argument("--name", help="the AssetGraph name (default: from the module)")
-    compile_.add_argument("--namespace", help="the namespace of the AssetGraph")
+    compile_.add_argument("-n", "--namespace", help="the namespace of the AssetGraph")
     compile_.add_argument(
         "--storage-uri",
         metavar="URL",
@@ -123,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", metavar="JSON|FILE", help="run config: inline JSON, or a JSON/YAML file"
     )
     mat.add_argument("--wait", action="store_true", help="cluster: wait for the run to finish")
-    mat.add_argument("--namespace", help="cluster: the namespace of the AssetGraph")
+    mat.add_argument("-n", "--namespace", help="cluster: the namespace of the AssetGraph")
     mat.set_defaults(handler=_materialize)
 
     dev = commands.add_parser("dev", help="the local executor and the web UI on localhost")
@@ -147,7 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
     graph.set_defaults(handler=_graph)
 
     commands.add_parser("runtime", help="run one step (the entrypoint of step pods)")
+
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script",
+        description='bash: add `eval "$(kasset completion bash)"` to ~/.bashrc; '
+        'zsh: `eval "$(kasset completion zsh)"` in ~/.zshrc.',
+    )
+    completion.add_argument("shell", choices=SHELLS)
+    completion.set_defaults(handler=_completion)
     return parser
+
+
+def _completion(args: argparse.Namespace) -> int:
+    from kasset.completion import completion_script
+
+    sys.stdout.write(completion_script(build_parser(), args.shell))
+    return EXIT_OK
 
 
 def _add_location(parser: argparse.ArgumentParser) -> None:
@@ -257,7 +274,8 @@ def _materialize_on_cluster(args: argparse.Namespace, partition_text: str | None
             f"{args.target!r} looks like code: add --local to run it here, or "
             "name a compiled AssetGraph to run it on the cluster"
         )
-    submit = _optional("kasset.operator.submit", "cluster mode", extra="kasset[operator]")
+    _optional("kubernetes", "cluster mode", extra="kasset[cli]")
+    submit = _optional("kasset.submit", "cluster mode", extra="kasset[cli]")
     return int(
         submit.create_materialization(
             graph=args.target,
@@ -291,11 +309,17 @@ def _dev(args: argparse.Namespace) -> int:
 
 def _operator(rest: list[str]) -> int:
     try:
-        module = _optional("kasset.operator.main", "kasset operator", extra="kasset[operator]")
+        module = _optional(
+            "kasset.operator.process.main", "kasset operator", extra="kasset[operator]"
+        )
     except KassetError as error:
         print(f"kasset: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    return int(module.main(rest))
+    try:
+        return int(module.main(rest))
+    except KassetError as error:  # e.g. a malformed $KASSET_STEP_POD_DEFAULTS file
+        print(f"kasset: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _graph(args: argparse.Namespace) -> int:

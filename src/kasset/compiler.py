@@ -24,7 +24,7 @@ from kasset.definitions.metadata import (
 from kasset.definitions.partitions import PartitionsDefinition
 from kasset.definitions.policies import Resources, Toleration
 from kasset.errors import DefinitionError
-from kasset.resources import AssetGraphResource
+from kasset.resources import API_VERSION, AssetGraphResource
 
 __all__ = ["DEFAULT_STORAGE_URI", "compile_definitions", "default_graph_name", "to_yaml"]
 
@@ -34,7 +34,7 @@ _NAME_INVALID = re.compile(r"[^a-z0-9-]+")
 
 
 _GENERIC_MODULES = {"definitions", "defs", "assets", "main", "__init__", "__main__"}
-_GRAPH_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_GRAPH_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
 
 
 def default_graph_name(module: str) -> str:
@@ -85,6 +85,10 @@ def compile_definitions(
             "partitions": partition_names[definition.partitions_def]
             if definition.partitions_def
             else None,
+            "partitionMappings": [
+                _without_nulls({"dep": dep.to_string(), **mapping.spec()})
+                for dep, mapping in sorted(node.partition_mappings.items(), key=lambda i: str(i[0]))
+            ],
             "checks": [
                 {"name": c.name, "blocking": c.blocking, "description": _clip(c.description)}
                 for c in defs.checks.get(key, [])
@@ -122,7 +126,7 @@ def compile_definitions(
     if namespace:
         metadata["namespace"] = namespace
     manifest = {
-        "apiVersion": "kasset.io/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "AssetGraph",
         "metadata": metadata,
         "spec": {
@@ -132,8 +136,7 @@ def compile_definitions(
             **({"storage": storage} if storage else {}),
             "maxParallel": max_parallel,
             "partitionsDefinitions": [
-                {"name": name, **{k: v for k, v in d.spec().items() if v is not None}}
-                for d, name in partition_names.items()
+                {"name": name, **_without_nulls(d.spec())} for d, name in partition_names.items()
             ],
             "assets": assets,
             "schedules": [s.spec() for s in defs.schedules.values()],
@@ -217,6 +220,20 @@ def _name_partitions(defs: Definitions) -> dict[PartitionsDefinition, str]:
         count = used[definition.kind]
         names[definition] = definition.kind if count == 1 else f"{definition.kind}-{count}"
     return names
+
+
+def _without_nulls(spec: dict[str, Any]) -> dict[str, Any]:
+    """A spec without unset fields, nested ones too (the resource omits them)."""
+    result: dict[str, Any] = {}
+    for key, given in spec.items():
+        value = given
+        if isinstance(given, dict) and key != "keyMap":
+            value = _without_nulls(given)
+        elif isinstance(given, list):
+            value = [_without_nulls(v) if isinstance(v, dict) else v for v in given]
+        if value is not None:
+            result[key] = value
+    return result
 
 
 def _clip(text: str | None) -> str | None:

@@ -18,6 +18,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from kasset.definitions.keys import AssetKey
+from kasset.definitions.partition_mappings import PartitionMapping, infer_partition_mapping
 from kasset.definitions.partitions import PartitionsDefinition
 from kasset.definitions.policies import NO_RETRIES, RetryPolicy
 from kasset.definitions.selection import ALL_LEVELS, KeyTerm, parse_selection
@@ -49,6 +50,8 @@ class AssetNode:
     retry_policy: RetryPolicy = NO_RETRIES
     timeout: float | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Mappings given for some deps; the others use `infer_partition_mapping`'s default.
+    partition_mappings: Mapping[AssetKey, PartitionMapping] = field(default_factory=dict)
 
 
 class AssetGraph:
@@ -199,6 +202,15 @@ class AssetGraph:
             raise SelectionError(f"'{text}' is ambiguous: it could be {names}")
         raise SelectionError(
             f"no asset '{text}' in the graph{_suggest(text, (k.to_string() for k in self.nodes))}"
+        )
+
+    def partition_mapping(self, key: AssetKey, dep: AssetKey) -> PartitionMapping | None:
+        """How `key`'s partitions read `dep`'s; None when either is unpartitioned."""
+        node, upstream = self.nodes[key], self.nodes[dep]
+        if node.partitions is None or upstream.partitions is None:
+            return None
+        return infer_partition_mapping(
+            upstream.partitions, node.partitions, node.partition_mappings.get(dep)
         )
 
     def layers(self) -> list[list[AssetKey]]:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from kasset.backfill import backfill_targets, count_steps
 from kasset.definitions.keys import AssetKey, StepKey
 from kasset.definitions.policies import NO_RETRIES, RetryPolicy
-from kasset.errors import PartitionError, PlanError
+from kasset.errors import PlanError
 from kasset.graph import AssetGraph
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "INFRA_RETRY_DELAY",
     "MAX_INFRA_RETRIES",
     "MAX_STEPS",
+    "NO_OUTCOME",
     "Cancel",
     "FinishRun",
     "LaunchStep",
@@ -125,42 +128,50 @@ def build_plan(
     max_parallel: int = 16,
     max_steps: int = MAX_STEPS,
     infra_retries: int = INFRA_RETRIES,
+    now: datetime | None = None,
 ) -> RunPlan:
-    """Plans the selected assets x partitions. Raises PlanError (a DefinitionError) when a
-    partitioned asset has no partitions to run, a key is invalid, or the run is too big."""
+    """Plans the selected assets x partitions: `partitions` are the keys of the root
+    partitioned assets; the others get what their partition mappings feed them
+    (`backfill.backfill_targets`), and a step waits for exactly the upstream steps its
+    mapping reads. Raises PlanError (a DefinitionError) when a partitioned asset has no
+    partitions to run, a key is invalid, or the run is too big."""
     if max_parallel < 1:
         raise PlanError(f"maxParallel must be at least 1, got {max_parallel}")
     selected = graph.select(selection)
-    chosen = set(selected)
+    targets = backfill_targets(graph, selected, partitions, now)
+    if count_steps(targets) > max_steps:
+        raise PlanError(f"the run has more than {max_steps} steps; split it into several runs")
     steps_of: dict[AssetKey, list[StepKey]] = {}
-    total = 0
-    for key in selected:
+    at_position: dict[AssetKey, dict[int, StepKey]] = {}
+    for key, ranges in targets.items():
         definition = graph.nodes[key].partitions
-        if definition is None:
+        if ranges is None or definition is None:
             steps_of[key] = [StepKey(key)]
-        elif not partitions:
-            raise PlanError(f"asset '{key}' is partitioned: choose the partitions to materialize")
-        else:
-            try:
-                steps_of[key] = [StepKey(key, definition.validate_key(p)) for p in partitions]
-            except PartitionError as error:
-                raise PlanError(f"asset '{key}': {error}") from None
-        total += len(steps_of[key])
-        if total > max_steps:
-            raise PlanError(f"the run has more than {max_steps} steps; split it into several runs")
+            continue
+        positions = [i for r in ranges for i in r]
+        steps_of[key] = [StepKey(key, definition.key_at(i)) for i in positions]
+        at_position[key] = dict(zip(positions, steps_of[key], strict=True))
     steps: dict[StepKey, PlannedStep] = {}
     downstream: dict[StepKey, list[StepKey]] = {}
     for key in selected:
         node = graph.nodes[key]
-        for step in steps_of[key]:
+        mine = at_position.get(key, {})
+        for position, step in [*mine.items()] or [(-1, s) for s in steps_of[key]]:
             upstream: list[StepKey] = []
             for dep in node.deps:
-                if dep not in chosen:
+                if dep not in steps_of:
                     continue
-                if graph.nodes[dep].partitions is None or step.partition is None:
-                    upstream.extend(steps_of[dep])
-                else:
-                    upstream.append(StepKey(dep, step.partition))
+                mapping = graph.partition_mapping(key, dep)
+                if mapping is None or position < 0:
+                    upstream.extend(steps_of[dep])  # an unpartitioned side: every step
+                    continue
+                definition, theirs = node.partitions, graph.nodes[dep].partitions
+                assert definition is not None and theirs is not None
+                read = mapping.upstream_ranges(
+                    definition, [range(position, position + 1)], theirs, now
+                )
+                dep_steps = at_position[dep]
+                upstream.extend(dep_steps[i] for r in read for i in r if i in dep_steps)
             steps[step] = PlannedStep(step, tuple(upstream), node.retry_policy, node.timeout)
             for parent in upstream:
                 downstream.setdefault(parent, []).append(step)
@@ -211,6 +222,11 @@ class RetryRequest:
         except (TypeError, ValueError):
             return None
         return cls(retries, delay)
+
+
+#: Why an attempt whose process exited 0 failed anyway: it never reported a success (it
+#: called os._exit(0), or its runtime died after the exit). The retry policy applies.
+NO_OUTCOME = "the step exited 0 without reporting an outcome"
 
 
 @dataclass(frozen=True)

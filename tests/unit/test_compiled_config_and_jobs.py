@@ -14,10 +14,10 @@ import pytest
 from dagster_project import load_dagster_style
 from kasset.compiler import compile_definitions, to_yaml
 from kasset.definitions.keys import AssetKey, StepKey
-from kasset.operator.pods import build_step_pod, owner_reference
-from kasset.operator.submit import build_materialization
+from kasset.operator.model.pods import build_step_pod, owner_reference
 from kasset.resources import MaterializationResource
 from kasset.run_config_check import run_config_problems
+from kasset.submit import build_materialization
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_the_step_pod_reads_the_run_config_and_job_from_its_environment(compiled
 
 
 def test_the_operator_reads_a_retry_request_from_a_failed_step_event() -> None:
-    from kasset.operator.reports import to_reported
+    from kasset.operator.model.reports import to_reported
     from kasset.plan import RetryRequest
     from kasset.runtime.records import EventBuilder, RetryRequestRecord, error_payload
 

@@ -35,6 +35,15 @@ helm.sh/chart: {{ include "kasset.chart" . }}
 app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: kasset
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* A probe: the endpoint and the user's timings (operator.probes.<name>). */}}
+{{- define "kasset.probe" -}}
+{{- $probe := merge (dict "httpGet" (dict "path" .path "port" "http")) (deepCopy .timings) -}}
+{{- toYaml $probe -}}
 {{- end -}}
 
 {{- define "kasset.serviceAccountName" -}}
@@ -130,4 +139,14 @@ ClusterRole and by the per-namespace Roles. Argument: a dict with "podPatch" (bo
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
   verbs: ["get", "list", "watch"]
+{{- end -}}
+
+{{/* The installation's step-pod defaults as the operator reads them (kasset.operator.poddefaults):
+stepPods without its empty entries. */}}
+{{- define "kasset.stepPodDefaults" -}}
+{{- $out := dict -}}
+{{- range $key, $value := .Values.stepPods -}}
+{{- if $value -}}{{- $_ := set $out $key $value -}}{{- end -}}
+{{- end -}}
+{{- toPrettyJson $out -}}
 {{- end -}}

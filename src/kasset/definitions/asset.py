@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack, overload
 
 from kasset.definitions.keys import AssetKey, CoercibleToAssetKey
+from kasset.definitions.partition_mappings import PartitionMapping
 from kasset.definitions.partitions import PartitionsDefinition
 from kasset.definitions.policies import Resources, RetryPolicy, Toleration
 from kasset.errors import DefinitionError
@@ -36,6 +37,7 @@ class AssetIn:
 
     key: CoercibleToAssetKey | None = None
     key_prefix: str | Sequence[str] | None = None
+    partition_mapping: PartitionMapping | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class InputSpec:
     param: str
     key: AssetKey | None
     prefix: tuple[str, ...] = ()
+    partition_mapping: PartitionMapping | None = None
 
 
 @dataclass
@@ -84,6 +87,9 @@ class AssetsDefinition:
     def op_name(self) -> str:
         """Dagster's op name of the asset: its key's parts joined by `__`."""
         return "__".join(self.key.path)
+
+    #: Mappings of `deps` given as `AssetDep(key, partition_mapping=...)`.
+    dep_partition_mappings: Mapping[AssetKey, PartitionMapping] = field(default_factory=dict)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -191,8 +197,7 @@ def _build_asset(fn: Callable[..., Any], options: AssetOptions) -> AssetsDefinit
     inputs, context_param, resource_params, config = _inputs_of(
         fn, options.get("ins") or {}, prefix, set(required), where
     )
-    deps = [*(options.get("deps") or ()), *(options.get("non_argument_deps") or ())]
-    dep_keys = tuple(AssetKey.from_coercible(d) for d in deps)
+    dep_keys, dep_mappings = _deps_of(options)
     owners = tuple(options.get("owners") or ())
     for owner in owners:
         if not isinstance(owner, str) or not _OWNER.match(owner):
@@ -238,7 +243,22 @@ def _build_asset(fn: Callable[..., Any], options: AssetOptions) -> AssetsDefinit
         kinds=kinds,
         op_tags=dict(options.get("op_tags") or {}),
         pool=pool,
+        dep_partition_mappings=dep_mappings,
     )
+
+
+def _deps_of(
+    options: AssetOptions,
+) -> tuple[tuple[AssetKey, ...], dict[AssetKey, PartitionMapping]]:
+    """The keys of `deps` (and Dagster's older `non_argument_deps`), and the partition
+    mappings of those given as `AssetDep(key, partition_mapping=...)`."""
+    deps = [*(options.get("deps") or ()), *(options.get("non_argument_deps") or ())]
+    mappings = {
+        AssetKey.from_coercible(d): mapping
+        for d in deps
+        if (mapping := getattr(d, "partition_mapping", None)) is not None
+    }
+    return tuple(AssetKey.from_coercible(d) for d in deps), mappings
 
 
 def _inputs_of(
@@ -277,7 +297,11 @@ def _inputs_of(
             spec = ins[param.name]
             in_prefix = _prefix(spec.key_prefix) if spec.key_prefix is not None else prefix
             key = AssetKey.from_coercible(spec.key) if spec.key is not None else None
-            inputs.append(InputSpec(param.name, key, in_prefix))
+            if spec.partition_mapping is not None and not isinstance(
+                spec.partition_mapping, PartitionMapping
+            ):
+                raise DefinitionError(f"{where}: partition_mapping must be a PartitionMapping")
+            inputs.append(InputSpec(param.name, key, in_prefix, spec.partition_mapping))
         elif param.default is param.empty:
             inputs.append(InputSpec(param.name, None, prefix))
     return tuple(inputs), context_param, tuple(resource_params), config

@@ -11,10 +11,17 @@ from datetime import datetime
 from typing import Any
 
 from kasset.definitions.keys import AssetKey, CoercibleToAssetKey
+from kasset.definitions.partitions import (
+    PartitionKeyRange,
+    PartitionsDefinition,
+    TimeWindow,
+    TimeWindowPartitionsDefinition,
+)
 from kasset.errors import DefinitionError, PartitionError
 
 __all__ = [
     "AssetExecutionContext",
+    "InputPartitions",
     "OpExecutionContext",
     "RunInfo",
     "StepResources",
@@ -127,6 +134,60 @@ class AssetExecutionContext:
         else:
             self.logged_events.append(event)
 
+    # Partitions (a step runs one partition: its key range and window span just it).
+
+    partitions_def: PartitionsDefinition | None = None
+    #: Per input parameter: the upstream partitions the step's partition was mapped to.
+    input_partitions: Mapping[str, InputPartitions] = field(default_factory=dict)
+
+    @property
+    def partition_key_range(self) -> PartitionKeyRange:
+        return PartitionKeyRange(self.partition_key, self.partition_key)
+
+    @property
+    def partition_time_window_or_error(self) -> TimeWindow:
+        if self.partition_time_window is None:
+            raise PartitionError(f"asset {self.asset_key} is not partitioned by time windows")
+        return TimeWindow(*self.partition_time_window)
+
+    def _input(self, input_name: str) -> InputPartitions:
+        try:
+            return self.input_partitions[input_name]
+        except KeyError:
+            names = ", ".join(sorted(self.input_partitions)) or "none"
+            raise PartitionError(
+                f"asset {self.asset_key}: no partitioned input {input_name!r} (partitioned "
+                f"inputs: {names})"
+            ) from None
+
+    def asset_partition_keys_for_input(self, input_name: str) -> list[str]:
+        return list(self._input(input_name).keys)
+
+    def asset_partition_key_for_input(self, input_name: str) -> str:
+        keys = self._input(input_name).keys
+        if len(keys) != 1:
+            raise PartitionError(
+                f"input {input_name!r} maps to {len(keys)} partitions: use "
+                "asset_partition_key_range_for_input"
+            )
+        return keys[0]
+
+    def asset_partition_key_range_for_input(self, input_name: str) -> PartitionKeyRange:
+        keys = self._input(input_name).keys
+        if not keys:
+            raise PartitionError(f"input {input_name!r} maps to no partition")
+        return PartitionKeyRange(keys[0], keys[-1])
+
+    def asset_partitions_time_window_for_input(self, input_name: str) -> TimeWindow:
+        mapped = self._input(input_name)
+        definition = mapped.partitions_def
+        if not isinstance(definition, TimeWindowPartitionsDefinition) or not mapped.keys:
+            raise PartitionError(f"input {input_name!r} is not mapped to time-window partitions")
+        return TimeWindow(
+            definition.time_window(mapped.keys[0]).start,
+            definition.time_window(mapped.keys[-1]).end,
+        )
+
 
 OpExecutionContext = AssetExecutionContext
 
@@ -180,3 +241,11 @@ def build_asset_context(
         op_config=asset_config,
         run_tags=dict(run_tags or {}),
     )
+
+
+@dataclass(frozen=True)
+class InputPartitions:
+    """The partitions of one upstream a step reads, in the upstream's key order."""
+
+    partitions_def: PartitionsDefinition
+    keys: tuple[str, ...]

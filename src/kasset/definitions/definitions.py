@@ -16,8 +16,9 @@ from kasset.definitions.asset import DEFAULT_IO_MANAGER_KEY, AssetsDefinition, I
 from kasset.definitions.check import AssetChecksDefinition
 from kasset.definitions.jobs import JobDefinition, UnresolvedAssetJobDefinition, resolve_job
 from kasset.definitions.keys import AssetKey
+from kasset.definitions.partition_mappings import PartitionMapping, infer_partition_mapping
 from kasset.definitions.schedule import ScheduleDefinition
-from kasset.errors import DefinitionError
+from kasset.errors import DefinitionError, PartitionError
 from kasset.graph import AssetGraph, AssetNode, CheckNode, _suggest
 
 __all__ = ["Definitions", "ResolvedInputs", "call_definitions_functions", "definitions"]
@@ -169,16 +170,43 @@ class Definitions:
         )
 
     def _check_partitions(self) -> None:
+        """Each partitioned edge has a mapping that fits both sides (checked by mapping
+        one downstream key now, so a wrong kind fails at definition time)."""
         for key, definition in self.assets.items():
             mine = definition.partitions_def
             for upstream in [*self.inputs[key].by_param.values(), *definition.deps]:
                 theirs = self.assets[upstream].partitions_def if upstream in self.assets else None
-                if mine is not None and theirs is not None and mine != theirs:
+                given = self.partition_mappings(key).get(upstream)
+                if given is not None and (mine is None or theirs is None):
+                    raise DefinitionError(
+                        f"asset '{key}': a partition_mapping for '{upstream}' needs both "
+                        "assets partitioned"
+                    )
+                if mine is None or theirs is None:
+                    continue
+                mapping = infer_partition_mapping(theirs, mine, given)
+                try:
+                    sample = [mine.key_at(0)] if mine.count() else []
+                    mapped = mapping.upstream_keys(mine, sample, theirs)
+                    if sample and not mapped and given is None and mine != theirs:
+                        raise PartitionError(
+                            "they share no partition key; give AssetIn(partition_mapping=...)"
+                        )
+                except (PartitionError, ValueError, IndexError, AssertionError) as error:
                     raise DefinitionError(
                         f"asset '{key}' ({mine!r}) depends on '{upstream}' ({theirs!r}): "
-                        "a partitioned asset can only depend on assets with the same "
-                        "partitions or on unpartitioned ones"
-                    )
+                        f"{type(mapping).__name__} cannot map them: {error}"
+                    ) from None
+
+    def partition_mappings(self, key: AssetKey) -> dict[AssetKey, PartitionMapping]:
+        """The mappings `key`'s function gave for its upstreams (AssetIn or AssetDep)."""
+        definition = self.assets[key]
+        given: dict[AssetKey, PartitionMapping] = dict(definition.dep_partition_mappings)
+        resolved = self.inputs[key].by_param
+        for spec in definition.inputs:
+            if spec.partition_mapping is not None and spec.param in resolved:
+                given[resolved[spec.param]] = spec.partition_mapping
+        return given
 
     def _nodes(self) -> list[AssetNode]:
         from kasset.definitions.policies import NO_RETRIES
@@ -210,6 +238,7 @@ class Definitions:
                     ),
                     retry_policy=definition.retry_policy or NO_RETRIES,
                     timeout=definition.timeout,
+                    partition_mappings=self.partition_mappings(key),
                 )
             )
         return nodes

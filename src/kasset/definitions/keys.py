@@ -15,8 +15,8 @@ from kasset.errors import DefinitionError
 
 __all__ = ["AssetKey", "CoercibleToAssetKey", "StepKey"]
 
-_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_STEP = re.compile(r"^(?P<asset>[^\[\]]+)(?:\[(?P<partition>.+)\])?$")
+_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+_STEP = re.compile(r"^(?P<asset>[^\[\]]+)(?:\[(?P<partition>.+)\])?\Z")
 
 
 @dataclass(frozen=True, order=True, slots=True, eq=True)

@@ -12,7 +12,7 @@ from kasset.errors import DefinitionError
 
 __all__ = ["Backoff", "Jitter", "Resources", "RetryPolicy", "Toleration"]
 
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?\Z")
 
 
 class Backoff(StrEnum):

@@ -18,7 +18,7 @@ from kasset.errors import DefinitionError
 
 __all__ = ["ScheduleDefinition"]
 
-_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?\Z")
 
 
 @dataclass(frozen=True, init=False)

@@ -19,7 +19,7 @@ from kasset.errors import SelectionError
 __all__ = ["KeyTerm", "MatchTerm", "SelectionTerm", "parse_selection"]
 
 ALL_LEVELS = -1
-_KEY_TERM = re.compile(r"^(?P<up>\*|\+*)(?P<key>[A-Za-z0-9_][A-Za-z0-9_./-]*?)(?P<down>\*|\+*)$")
+_KEY_TERM = re.compile(r"^(?P<up>\*|\+*)(?P<key>[A-Za-z0-9_][A-Za-z0-9_./-]*?)(?P<down>\*|\+*)\Z")
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ def materialize(
     keys = list(partition_keys or ())
     if partition_key is not None:
         keys.insert(0, partition_key)
+    _add_dynamic_keys(defs, selection, keys)
     plan = build_plan(defs.graph, selection, keys or None, max_parallel=max_parallel)
     check_run_config(defs, {step.asset for step in plan.steps}, run_config)
     sink = ListSink()
@@ -233,3 +234,14 @@ def _first_error(
             return wrapped
         return KassetError(f"step '{step}' failed: {result.step_states[step].message}")
     return KassetError(f"run {result.run_id} {result.phase.value.lower()}: {result.message}")
+
+
+def _add_dynamic_keys(defs: Definitions, selection: str | None, keys: Sequence[str]) -> None:
+    """This process is the store of dynamic partitions here: keys a run names are added
+    (what `instance.add_dynamic_partitions` does in Dagster before a run)."""
+    from kasset.definitions.partitions import DynamicPartitionsDefinition
+
+    for key in defs.graph.select(selection):
+        definition = defs.graph.nodes[key].partitions
+        if isinstance(definition, DynamicPartitionsDefinition):
+            definition.add_keys(keys)

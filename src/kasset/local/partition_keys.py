@@ -3,6 +3,7 @@ assets (`2024-01-01`, `2024-01-01..2024-01-07`, `eu,us`)."""
 
 from __future__ import annotations
 
+from kasset.definitions.partitions import DynamicPartitionsDefinition
 from kasset.errors import PartitionError
 from kasset.graph import AssetGraph
 
@@ -20,6 +21,9 @@ def expand_partitions(
     partitioned = [d for d in definitions if d is not None]
     if not partitioned:
         raise PartitionError("none of the selected assets is partitioned: drop the partition")
+    for definition in partitioned:
+        if isinstance(definition, DynamicPartitionsDefinition):  # this process holds the keys
+            definition.add_keys(k.strip() for k in text.split(",") if k.strip() and ".." not in k)
     keys = partitioned[0].from_ranges(text)
     if not keys:
         raise PartitionError(f"no partition keys in {text!r}")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kasset.definitions.keys import StepKey
-from kasset.plan import Event, RetryRequest, StepFailed, StepSucceeded
+from kasset.plan import NO_OUTCOME, Event, RetryRequest, StepFailed, StepSucceeded
 
 __all__ = ["StepProcess", "SubprocessRunner", "outcome_of", "read_events", "step_file_stem"]
 
@@ -33,6 +33,7 @@ EXIT_STEP_FAILED = 1
 EXIT_USAGE = 2
 BLOCKING_CHECK_FAILED = "BlockingCheckFailed"  # kasset.runtime.events.ERROR_TYPE_BLOCKING_CHECK
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_TAIL_BYTES = 4096
 
 
 def step_file_stem(step: StepKey, attempt: int) -> str:
@@ -156,7 +157,7 @@ class SubprocessRunner:
             return outcome_of(child.step, child.attempt, child.process.returncode, [])
         if child.kill_timer is not None:
             child.kill_timer.cancel()
-        events = read_events(child.event_file)
+        events = self.own_events(child, read_events(child.event_file))
         self.events.extend(events)
         return outcome_of(
             child.step,
@@ -166,6 +167,18 @@ class SubprocessRunner:
             child.log_file,
             child.stop_reason,
         )
+
+    def own_events(self, child: StepProcess, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The events of the child's own step attempt: its code can write the file, but
+        it speaks only for itself (the rule the operator applies to pods)."""
+        step = child.step.to_string()
+        return [
+            event
+            for event in events
+            if event.get("run") == self.run_id
+            and event.get("step") == step
+            and event.get("attempt") == child.attempt
+        ]
 
     def running(self) -> int:
         return len(self.children)
@@ -220,9 +233,13 @@ def outcome_of(
     log_file: Path | None = None,
     stop_reason: str | None = None,
 ) -> Event:
-    """What the plan should hear about an attempt that exited with `returncode`."""
+    """What the plan should hear about an attempt that exited with `returncode`: exit 0
+    is a success only with a reported STEP_SUCCEEDED (`NO_OUTCOME` otherwise)."""
     if returncode == EXIT_SUCCEEDED:
-        return StepSucceeded(step, attempt)
+        if any(event.get("type") == "STEP_SUCCEEDED" for event in events):
+            return StepSucceeded(step, attempt)
+        if stop_reason is None:
+            return StepFailed(step, attempt, NO_OUTCOME, retryable=True)
     error = _reported_error(events)
     if stop_reason is not None:
         return StepFailed(step, attempt, stop_reason, retryable=True)
@@ -256,10 +273,16 @@ def _reported_error(events: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _log_tail(log_file: Path | None) -> str:
+    """The last line of the log (at most 300 characters), reading only its last 4 KiB:
+    a step may have written gigabytes."""
     if log_file is None:
         return ""
     try:
-        lines = log_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        with log_file.open("rb") as log:
+            size = log.seek(0, os.SEEK_END)
+            log.seek(max(0, size - _TAIL_BYTES))
+            tail = log.read(_TAIL_BYTES)
     except FileNotFoundError:
         return ""
+    lines = tail.decode("utf-8", errors="replace").strip().splitlines()
     return lines[-1][:300] if lines else ""

@@ -172,6 +172,8 @@ ASSET_KIND = KindInfo(
     kind="Asset",
     plural="assets",
     model=AssetResource,
+    # `assets` is a common plural (other operators define one too): `kubectl get kas` is ours.
+    short_names=("kas",),
     columns=(
         PrinterColumn("Key", "string", ".spec.key", "Asset key."),
         PrinterColumn("Graph", "string", ".spec.graph", "AssetGraph of the asset."),

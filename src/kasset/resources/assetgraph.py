@@ -37,7 +37,11 @@ from kasset.resources.execution import (
     Toleration,
 )
 from kasset.resources.meta import Condition, ObjectMeta
-from kasset.resources.partitions import NamedPartitionsDefinition, PartitionsDefinition
+from kasset.resources.partitions import (
+    NamedPartitionsDefinition,
+    PartitionMapping,
+    PartitionsDefinition,
+)
 
 __all__ = [
     "ASSET_GRAPH_KIND",
@@ -165,6 +169,14 @@ class GraphAsset(KassetModel):
         None,
         description="Name of the entry of spec.partitionsDefinitions partitioning the asset;"
         " unset means not partitioned.",
+    )
+    partition_mappings: list[PartitionMapping] = Field(
+        default_factory=list,
+        description="Partition mappings of some deps; the others use the default for the two"
+        " kinds (time windows: timeWindow; otherwise identity).",
+        max_length=256,
+        json_schema_extra=list_map("dep"),
+        exclude_if=_is_empty,
     )
     checks: list[CheckSpec] = Field(
         default_factory=list,

@@ -15,6 +15,10 @@ __all__ = [
     "API_VERSION",
     "GROUP",
     "MAX_JSON_FIELD",
+    "MAX_STATUS_METADATA_ENTRIES",
+    "MAX_STATUS_METADATA_VALUE",
+    "SERVED_VERSIONS",
+    "STORAGE_VERSION",
     "VERSION",
     "AssetKeyStr",
     "DescriptionStr",
@@ -34,18 +38,25 @@ __all__ = [
     "list_atomic",
     "list_map",
     "list_set",
+    "status_metadata",
 ]
 
 GROUP = "kasset.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
+#: Versions the CRDs serve, oldest first, and the one etcd stores (docs/versions.md). Every
+#: served version has the same schema (conversion strategy None): a change that needs a
+#: conversion needs a webhook first.
+SERVED_VERSIONS: tuple[str, ...] = (VERSION,)
+STORAGE_VERSION = VERSION
 
 _ASSET_KEY_PART = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 ASSET_KEY_PATTERN = rf"^{_ASSET_KEY_PART}(/{_ASSET_KEY_PART})*$"
 ASSET_KEY_MAX_LENGTH = 255
 # Dot-separated segments: no ',' '[' ']' or '..', which the step key and the
-# partition range syntax (`a..b,c`) use as separators.
-_PARTITION_KEY = r"[A-Za-z0-9_:+@-]+(\.[A-Za-z0-9_:+@-]+)*"
+# partition range syntax (`a..b,c`) use as separators; '|' joins the dimensions of a
+# multi-partition key (`2024-01-01|eu`).
+_PARTITION_KEY = r"[A-Za-z0-9_:+@|-]+(\.[A-Za-z0-9_:+@|-]+)*"
 PARTITION_KEY_PATTERN = rf"^{_PARTITION_KEY}$"
 PARTITION_KEY_MAX_LENGTH = 128
 STEP_KEY_PATTERN = rf"^{_ASSET_KEY_PART}(/{_ASSET_KEY_PART})*(\[{_PARTITION_KEY}\])?$"
@@ -70,11 +81,41 @@ ResourceNameStr = Annotated[str, Field(pattern=DNS1123_SUBDOMAIN_PATTERN, max_le
 KassetNameStr = Annotated[str, Field(pattern=DNS1123_SUBDOMAIN_PATTERN, max_length=63)]
 LabelValueStr = Annotated[str, Field(pattern=LABEL_VALUE_PATTERN, max_length=63)]
 DescriptionStr = Annotated[str, Field(max_length=4096)]
+#: What a status holds of a step's metadata: at most this many entries ...
+MAX_STATUS_METADATA_ENTRIES = 16
+#: ... of at most this many characters.
+MAX_STATUS_METADATA_VALUE = 256
 #: Short metadata summaries; the full metadata travels in events, not in objects.
-MetadataMap = Annotated[dict[str, Annotated[str, Field(max_length=256)]], Field(max_length=16)]
+MetadataMap = Annotated[
+    dict[str, Annotated[str, Field(max_length=MAX_STATUS_METADATA_VALUE)]],
+    Field(max_length=MAX_STATUS_METADATA_ENTRIES),
+]
+
+
+def status_metadata(metadata: Mapping[str, Any] | None) -> dict[str, str]:
+    """Reported metadata cut to what a status field holds (`MetadataMap`): at most 16
+    entries of short strings, the same for the operator and `kasset dev`. A typed entry
+    (`{"type": ..., "value": ...}`) shows its value; other values are shown as JSON.
+
+    >>> status_metadata({"rows": 3, "path": {"type": "path", "value": "/x"}, "ok": True})
+    {'rows': '3', 'path': '/x', 'ok': 'true'}
+    """
+    summary: dict[str, str] = {}
+    for key, value in (metadata or {}).items():
+        if len(summary) >= MAX_STATUS_METADATA_ENTRIES:
+            break
+        shown = value["value"] if isinstance(value, Mapping) and "value" in value else value
+        text = shown if isinstance(shown, str) else json.dumps(shown, default=str)
+        if len(text) > MAX_STATUS_METADATA_VALUE:
+            text = text[: MAX_STATUS_METADATA_VALUE - 1] + "…"
+        summary[str(key)[:128]] = text
+    return summary
+
+
 #: The kinds of those entries (url, md, table, int, float, ...), for the UI to show them.
 MetadataTypesMap = Annotated[
-    dict[str, Annotated[str, Field(pattern=r"^[a-z_]{1,16}$", max_length=16)]], Field(max_length=16)
+    dict[str, Annotated[str, Field(pattern=r"^[a-z_]{1,16}$", max_length=16)]],
+    Field(max_length=MAX_STATUS_METADATA_ENTRIES),
 ]
 MAX_JSON_FIELD = 65536
 """Characters a free-form JSON field (a run config, a config schema) may take."""

@@ -8,9 +8,10 @@ from typing import Any
 
 import yaml
 
+from kasset.resources import base
 from kasset.resources.asset import ASSET_KIND
 from kasset.resources.assetgraph import ASSET_GRAPH_KIND
-from kasset.resources.base import GROUP, VERSION, KindInfo, PrinterColumn
+from kasset.resources.base import GROUP, KindInfo, PrinterColumn
 from kasset.resources.materialization import MATERIALIZATION_KIND
 from kasset.resources.structural import structural_schema
 
@@ -26,8 +27,17 @@ _ROOT_OVERRIDES: dict[str, dict[str, Any]] = {
 }
 
 
-def crd_for(kind: KindInfo) -> dict[str, Any]:
-    """The ``apiextensions.k8s.io/v1`` CustomResourceDefinition of ``kind``, as a dict."""
+def crd_for(
+    kind: KindInfo,
+    served: tuple[str, ...] | None = None,
+    storage: str | None = None,
+) -> dict[str, Any]:
+    """The ``apiextensions.k8s.io/v1`` CustomResourceDefinition of ``kind``, as a dict:
+    one entry per served version (default ``base.SERVED_VERSIONS``), exactly one stored."""
+    served = served or base.SERVED_VERSIONS
+    storage = storage or base.STORAGE_VERSION
+    if storage not in served:
+        raise ValueError(f"storage version {storage} is not among the served {served}")
     schema = structural_schema(kind.model, overrides=_ROOT_OVERRIDES)
     if kind.root_rules:
         schema["x-kubernetes-validations"] = [
@@ -55,13 +65,14 @@ def crd_for(kind: KindInfo) -> dict[str, Any]:
             "scope": "Namespaced",
             "versions": [
                 {
-                    "name": VERSION,
+                    "name": version,
                     "served": True,
-                    "storage": True,
+                    "storage": version == storage,
                     "subresources": {"status": {}},
                     "additionalPrinterColumns": [_column(column) for column in kind.columns],
                     "schema": {"openAPIV3Schema": schema},
                 }
+                for version in served
             ],
         },
     }

@@ -132,7 +132,7 @@ class EventPayload(_Model):
     output_uri: Annotated[str, _Str(max_length=MAX_URI)] | None = None
     check: CheckPayload | None = None
     error: ErrorPayload | None = None
-    duration_seconds: Annotated[float, Field(ge=0)] | None = None
+    duration_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
 
 
 class Event(_Model):
@@ -154,6 +154,19 @@ class Event(_Model):
     @classmethod
     def _in_utc(cls, value: datetime) -> datetime:
         return value.astimezone(UTC)
+
+    @classmethod
+    def from_record(cls, record: EventRecord) -> Event:
+        """The same event as the validated model."""
+        return cls.model_validate(record.to_dict())
+
+    def __eq__(self, other: object) -> bool:
+        # Two views of one event: equal to the `EventRecord` of the same wire form.
+        if isinstance(other, EventRecord):
+            return self.to_dict() == other.to_dict()
+        return super().__eq__(other)
+
+    __hash__ = _Model.__hash__
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True)

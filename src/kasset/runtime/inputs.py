@@ -1,16 +1,19 @@
 """Loads the upstream values a step's function receives, mapping partitions as Dagster
-does: same partition to same partition, a whole unpartitioned value to every partition,
-and every stored partition (as a dict) to an unpartitioned downstream asset.
+does: a partitioned upstream through the edge's partition mapping (the value itself when
+it maps to one partition, a dict by key when to several), a whole unpartitioned value to
+every partition, and every stored partition (as a dict) to an unpartitioned downstream.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from kasset.definitions.definitions import Definitions
 from kasset.definitions.keys import AssetKey
+from kasset.definitions.partition_mappings import infer_partition_mapping
 from kasset.definitions.partitions import PartitionsDefinition
 from kasset.errors import StorageError, UserCodeError
 from kasset.runtime.io_managers import InputContext, OutputNotFoundError
@@ -34,6 +37,7 @@ class InputLoader:
     fan_in_keys: FanInKeys
     #: The IO manager of an upstream asset (its `io_manager_key`); default: `io_manager`.
     io_manager_of: Callable[[AssetKey], Any] | None = None
+    now: Callable[[], datetime] | None = None
 
     def load_inputs(
         self, by_param: Mapping[str, AssetKey], downstream: AssetKey, partition: str | None
@@ -52,12 +56,27 @@ class InputLoader:
         if upstream_partitions is None:
             context = InputContext(upstream, None, (), downstream, self.run_id)
             return _load(manager, context)
-        if self.defs.assets[downstream].partitions_def is not None:
-            context = InputContext(upstream, partition, (), downstream, self.run_id)
-            return _load(manager, context)
+        if self.defs.assets[downstream].partitions_def is not None and partition is not None:
+            mapped = self.mapped_keys(upstream, downstream, partition)
+            if len(mapped) == 1:
+                context = InputContext(upstream, mapped[0], (), downstream, self.run_id)
+                return _load(manager, context)
+            context = InputContext(upstream, None, tuple(mapped), downstream, self.run_id)
+            return {key: _load(manager, _for_partition(context, key)) for key in mapped}
         keys = tuple(self.fan_in_keys(upstream, upstream_partitions))
         context = InputContext(upstream, None, keys, downstream, self.run_id)
         return dict(_gather(manager, context))
+
+    def mapped_keys(self, upstream: AssetKey, downstream: AssetKey, partition: str) -> list[str]:
+        """The partitions of `upstream` that `downstream`'s `partition` reads."""
+        mine = self.defs.assets[downstream].partitions_def
+        theirs = self.defs.assets[upstream].partitions_def
+        if mine is None or theirs is None:
+            return []
+        given = self.defs.partition_mappings(downstream).get(upstream)
+        mapping = infer_partition_mapping(theirs, mine, given)
+        now = self.now() if self.now is not None else None
+        return mapping.upstream_keys(mine, [partition], theirs, now)
 
 
 def _gather(io_manager: Any, context: InputContext) -> list[tuple[str, Any]]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from kasset.definitions.keys import AssetKey, StepKey
+from kasset.definitions.partitions import TEMP_NAME_MARK, UNPARTITIONED_NAME
 from kasset.errors import StorageError
 from kasset.runtime.localfs import LocalFileSystem, is_local
 
@@ -32,10 +33,10 @@ __all__ = [
 
 logger = logging.getLogger("kasset.runtime")
 
-ALL_PARTITIONS = "__all__"
+ALL_PARTITIONS = UNPARTITIONED_NAME
 """The file name (before its suffix) of an unpartitioned asset's value."""
 _PICKLE, _PARQUET = ".pkl", ".parquet"
-_TEMP_MARK = ".tmp-"
+_TEMP_MARK = TEMP_NAME_MARK
 _Writer = Callable[[Any, IO[bytes]], dict[str, Any]]
 
 

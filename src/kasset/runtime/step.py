@@ -17,10 +17,14 @@ from typing import Any, Literal
 
 from kasset.definitions.asset import AssetsDefinition
 from kasset.definitions.check import AssetChecksDefinition
-from kasset.definitions.context import AssetExecutionContext, StepResources
+from kasset.definitions.context import AssetExecutionContext, InputPartitions, StepResources
 from kasset.definitions.definitions import Definitions
 from kasset.definitions.keys import AssetKey, StepKey
-from kasset.definitions.partitions import PartitionsDefinition, TimeWindowPartitionsDefinition
+from kasset.definitions.partitions import (
+    DynamicPartitionsDefinition,
+    PartitionsDefinition,
+    TimeWindowPartitionsDefinition,
+)
 from kasset.definitions.results import (
     NO_VALUE,
     AssetCheckResult,
@@ -30,7 +34,12 @@ from kasset.definitions.results import (
 )
 from kasset.errors import DefinitionError, PartitionError, StorageError, UserCodeError
 from kasset.runtime.inputs import FanInKeys, InputLoader
-from kasset.runtime.io_managers import IOManager, OutputContext, OutputNotFoundError
+from kasset.runtime.io_managers import (
+    InputContext,
+    IOManager,
+    OutputContext,
+    OutputNotFoundError,
+)
 from kasset.runtime.records import (
     ERROR_TYPE_BLOCKING_CHECK,
     EventBuilder,
@@ -146,7 +155,12 @@ class _StepRun:
         self.config_value: Any = None
         self.resources: dict[str, Any] = {}
         self.inputs = InputLoader(
-            defs, io_managers.default, run_id, fan_in_keys or self.existing_keys, io_managers.of
+            defs,
+            io_managers.default,
+            run_id,
+            fan_in_keys or self.existing_keys,
+            io_manager_of=io_managers.of,
+            now=clock,
         )
         self.builder = EventBuilder(
             run_id, step.to_string(), step.asset.to_string(), step.partition, attempt, clock
@@ -197,15 +211,25 @@ class _StepRun:
             except Exception as error:
                 where = f"the IO manager, storing {self.describe()}"
                 return self.user_failure(user_code_error(error, where))
+            if not self.output_exists():
+                missing = StorageError(
+                    f"the IO manager stored {self.describe()} but has no value for it afterwards"
+                )
+                return self.storage_failure(missing, retryable=True, value=value)
             if output.metadata:
                 metadata = {**output.metadata, **metadata}
             uri = output.uri
         self.emit(self.builder.materialized(metadata, uri, data_version, self.elapsed()))
-        blocked = self.report_check_results(returned.check_results)
+        return self.checked(returned.check_results, value)
+
+    def checked(self, results: list[AssetCheckResult], value: Any) -> StepOutcome:
+        """The step's end once its value is stored: its checks decide (a blocking one that
+        failed fails the step)."""
+        blocked = self.report_check_results(results)
         blocked += self.run_checks(value)
         if blocked:
             names = ", ".join(blocked)
-            message = f"blocking check(s) of asset '{key}' failed: {names}"
+            message = f"blocking check(s) of asset '{self.step.asset}' failed: {names}"
             payload = error_payload(ERROR_TYPE_BLOCKING_CHECK, message, retryable=False)
             self.emit(self.builder.failed(payload, self.elapsed()))
             return StepOutcome(False, value, self.events, None, False, message)
@@ -295,6 +319,18 @@ class _StepRun:
             },
         )
 
+    def output_exists(self) -> bool:
+        """Whether the value just stored can be found: a success is reported only for an
+        output its downstream can read. An IO manager without `has_output` is trusted."""
+        where = InputContext(self.step.asset, self.step.partition, run_id=self.run_id)
+        has_output = getattr(self.io_managers.of(self.step.asset), "has_output", None)
+        if has_output is None:
+            return True
+        try:
+            return bool(has_output(where))
+        except NotImplementedError:
+            return True
+
     def own_value(self, value: Any) -> Any:
         """The asset's value for its checks: the one just produced, or, when the function
         stored it itself (no value returned), whatever the IO manager holds."""
@@ -329,7 +365,20 @@ class _StepRun:
                 raise DefinitionError("a check's context logs only AssetObservations")
 
         context.event_hook = logged
+        context.partitions_def = partitions
+        if self.step.partition is not None:
+            context.input_partitions = self.input_partitions(self.step.partition)
         return context
+
+    def input_partitions(self, partition: str) -> dict[str, InputPartitions]:
+        """What each partitioned input of the step's partition was mapped to."""
+        result: dict[str, InputPartitions] = {}
+        for param, upstream in self.defs.inputs[self.step.asset].by_param.items():
+            theirs = self.defs.assets[upstream].partitions_def
+            if theirs is not None:
+                keys = self.inputs.mapped_keys(upstream, self.step.asset, partition)
+                result[param] = InputPartitions(theirs, tuple(keys))
+        return result
 
     def existing_keys(self, upstream: AssetKey, partitions: PartitionsDefinition) -> list[str]:
         return partitions.keys(self.clock())
@@ -367,6 +416,8 @@ class _StepRun:
 
 def _check_partition(definition: AssetsDefinition, step: StepKey) -> None:
     partitions = definition.partitions_def
+    if isinstance(partitions, DynamicPartitionsDefinition) and step.partition is not None:
+        partitions.add_keys([step.partition])  # the planner, which owns the keys, chose it
     if partitions is None and step.partition is not None:
         raise PartitionError(f"step '{step}': asset '{step.asset}' is not partitioned")
     if partitions is not None:

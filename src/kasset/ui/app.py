@@ -27,6 +27,7 @@ from kasset.ui.backend import (
     InvalidRequestError,
     NotFoundError,
 )
+from kasset.ui.bodylimit import LOGIN_MAX_BODY_BYTES, BodyLimit
 from kasset.ui.login import build_login_router
 from kasset.ui.pages import build_pages_router
 from kasset.ui.telemetry import UIMetrics
@@ -91,7 +92,9 @@ def create_app(backend: Backend, *, auth: AuthConfig) -> FastAPI:
         if _is_api(request):
             # jsonable_encoder, as FastAPI's own handler: a model validator's ctx holds
             # the exception object, which plain JSON cannot encode (a 500 otherwise).
-            return JSONResponse({"detail": jsonable_encoder(error.errors())}, status_code=422)
+            # Without `input`: a NaN or Infinity the client sent cannot be encoded (a 500).
+            errors = [{k: v for k, v in e.items() if k != "input"} for e in error.errors()]
+            return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
         return _error(request, 400, "; ".join(str(e.get("msg")) for e in error.errors()))
 
     app.add_middleware(AuthMiddleware, config=auth)
@@ -105,6 +108,8 @@ def create_app(backend: Backend, *, auth: AuthConfig) -> FastAPI:
     )
     app.add_middleware(_SecurityHeaders)
     app.add_middleware(_Timing, metrics=app.state.metrics)
+    # Outermost: no layer (the CSRF check included) reads more body than this.
+    app.add_middleware(BodyLimit, limits={"/login": LOGIN_MAX_BODY_BYTES})
     return app
 
 

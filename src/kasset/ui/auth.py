@@ -100,7 +100,7 @@ class AuthConfig:
     def read_session(self, cookie: str, now: float | None = None) -> Session | None:
         """The session a cookie proves, or None if forged, malformed or expired."""
         parts = cookie.split(".")
-        if self.token is None or len(parts) != 4 or parts[0] != "v1" or not parts[1].isdigit():
+        if self.token is None or len(parts) != 4 or parts[0] != "v1" or not _ascii_digits(parts[1]):
             return None
         issued, nonce, mac = int(parts[1]), parts[2], parts[3]
         expected = self._mac(f"session.{issued}.{nonce}")
@@ -128,6 +128,11 @@ class Session:
 
 
 ANONYMOUS = Session("anonymous")
+
+
+def _ascii_digits(text: str) -> bool:
+    """`str.isdigit` accepts `²` and other digits `int` refuses (a 500 before)."""
+    return text.isascii() and text.isdigit()
 
 
 def is_loopback(host: str) -> bool:

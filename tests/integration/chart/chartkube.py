@@ -147,3 +147,25 @@ def helm_binary() -> str:
     if out.returncode != 0:
         raise CommandError(f"hack/helm failed:\n{out.stderr[-4000:]}")
     return out.stdout.strip().splitlines()[-1]
+
+
+def hostpath_release(
+    kube: Kube, release: str, ns: str, add_finalizer: Callable[[Callable[[], None]], None]
+) -> Path:
+    """A directory for the release's hostPath storage volume (`storage.hostPath`), writable
+    by step pods (uid 1000; hostPath ignores fsGroup); the release, its claim and volume
+    are removed after the test."""
+    from operator_harness import VOLUMES_ROOT
+
+    volume = VOLUMES_ROOT / f"chart-{ns}"
+    volume.mkdir(parents=True, exist_ok=True)
+    os.chmod(volume, 0o1777)
+
+    def cleanup() -> None:
+        kube.helm("uninstall", release, "-n", ns, "--wait", "--ignore-not-found", check=False)
+        kube.kubectl("delete", "pvc", "--all", "-n", ns, "--wait=false", check=False)
+        pv = f"{release}-{ns}-storage"
+        kube.kubectl("delete", "pv", pv, "--ignore-not-found", "--wait=false", check=False)
+
+    add_finalizer(cleanup)
+    return volume

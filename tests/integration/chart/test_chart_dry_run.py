@@ -111,3 +111,36 @@ def test_monitoring_objects_need_the_prometheus_operator(chart_kube: Kube) -> No
         missing = r"no matches for kind \"(ServiceMonitor|PrometheusRule)\""
         with pytest.raises(CommandError, match=missing):
             _apply_dry_run(chart_kube, ns, values)
+
+
+def test_platform_options_server_dry_run(chart_kube: Kube) -> None:
+    """Issue 17's options: no fixed uids, NetworkPolicy, step-pod defaults, extra volumes,
+    probes, common labels, aggregated user roles: the API server accepts what they render."""
+    ns = chart_kube.new_namespace()
+    no_uids = {"runAsUser": None, "runAsGroup": None, "fsGroup": None}
+    docs, out = _apply_dry_run(
+        chart_kube,
+        ns,
+        {
+            "podSecurityContext": no_uids,
+            "securityContext": {"runAsUser": None, "runAsGroup": None},
+            "commonLabels": {"cost-centre": "data"},
+            "extraVolumes": [{"name": "ca", "configMap": {"name": "corp-ca"}}],
+            "extraVolumeMounts": [{"name": "ca", "mountPath": "/etc/ssl/corp"}],
+            "operator": {"probes": {"liveness": {"periodSeconds": 30, "timeoutSeconds": 5}}},
+            "networkPolicy": {
+                "enabled": True,
+                "ingressFrom": [
+                    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "x"}}}
+                ],
+                "apiServerCIDRs": ["10.0.0.1/32"],
+            },
+            "stepPods": {
+                "podSecurityContext": no_uids,
+                "imagePullSecrets": [{"name": "regcred"}],
+                "labels": {"sidecar.istio.io/inject": "false"},
+            },
+        },
+    )
+    _assert_all_applied(docs, out)
+    assert {"NetworkPolicy", "ConfigMap", "ClusterRole"} <= {d["kind"] for d in docs}

@@ -68,7 +68,16 @@ def one(
 
 
 def rbac_rules(docs: Docs) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(role object, rule) for every rule of every Role and ClusterRole."""
+    """(role object, rule) for every rule of the operator's Roles and ClusterRoles (not the
+    ones aggregated into the built-in user roles)."""
     return [
-        (d, r) for d in docs if d["kind"] in ("Role", "ClusterRole") for r in d.get("rules") or []
+        (d, r)
+        for d in docs
+        if d["kind"] in ("Role", "ClusterRole") and not _aggregated(d)
+        for r in d.get("rules") or []
     ]
+
+
+def _aggregated(role: dict[str, Any]) -> bool:
+    labels = role["metadata"].get("labels") or {}
+    return any(k.startswith("rbac.authorization.k8s.io/aggregate-to-") for k in labels)

@@ -161,7 +161,7 @@ def test_every_value_has_a_comment() -> None:
         stack.append((indent, name))
         if rest == "" or rest.startswith("#"):
             continue  # a mapping (its children carry the comments) or a block list
-        if set(parents) & {"resources", "hosts"}:
+        if set(parents) & {"resources", "hosts", "probes", "podSecurityContext", "securityContext"}:
             continue  # examples inside a documented value
         prev = lines[i - 1].strip() if i else ""
         if not prev.startswith("#"):

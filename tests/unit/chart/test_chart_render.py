@@ -41,6 +41,9 @@ def test_default_render_has_the_expected_objects(render: Render) -> None:
             ("Secret", f"{FULL}-ui-token"),
             ("PersistentVolumeClaim", f"{FULL}-storage"),
             ("ClusterRole", f"{FULL}-{NAMESPACE}"),
+            ("ClusterRole", f"{FULL}-{NAMESPACE}-view"),
+            ("ClusterRole", f"{FULL}-{NAMESPACE}-edit"),
+            ("ConfigMap", f"{FULL}-step-pods"),
             ("ClusterRoleBinding", f"{FULL}-{NAMESPACE}"),
             ("Role", f"{FULL}-leader"),
             ("RoleBinding", f"{FULL}-leader"),
@@ -273,7 +276,9 @@ def test_topology_and_scheduling_values(render: Render) -> None:
     assert pod["spec"]["topologySpreadConstraints"] == tsc
     assert pod["spec"]["nodeSelector"] == {"a": "b"}
     assert pod["spec"]["priorityClassName"] == "high"
-    assert pod["metadata"]["annotations"] == {"x": "z"}
+    annotations = pod["metadata"]["annotations"]
+    assert annotations.pop("checksum/step-pods")  # rolls the operator when stepPods change
+    assert annotations == {"x": "z"}
     default_pod = one(render(), "Deployment")["spec"]["template"]["spec"]
     assert "topologySpreadConstraints" not in default_pod
 
@@ -324,7 +329,7 @@ def _verbs(
 
 
 def test_cluster_mode_rules(render: Render) -> None:
-    docs = render()
+    docs = render({"rbac": {"aggregateToDefaultRoles": False}})  # the users' roles aside
     assert len(find(docs, "ClusterRole")) == 1
     assert [r["metadata"]["namespace"] for r in find(docs, "Role")] == [NAMESPACE]
     cr = "ClusterRole"

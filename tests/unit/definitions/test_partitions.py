@@ -130,7 +130,7 @@ def test_definitions_are_equal_by_spec_and_rebuild_from_it() -> None:
         assert partitions_from_spec(definition.spec()) == definition
     assert partitions_from_spec(None) is None
     with pytest.raises(PartitionError, match="unknown partitions type"):
-        partitions_from_spec({"type": "weekly"})
+        partitions_from_spec({"type": "yearly"})
 
 
 def test_unknown_time_zone_and_end_before_start_are_rejected() -> None:

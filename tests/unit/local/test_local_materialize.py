@@ -236,3 +236,21 @@ def test_a_failed_blocking_check_raises_a_kasset_error_naming_it() -> None:
 
     with pytest.raises(KassetError, match=r"step 'empty' failed: .*has_rows"):
         materialize([empty, has_rows])
+
+
+def test_a_value_the_io_manager_did_not_keep_fails_the_step_instead_of_its_downstream() -> None:
+    from kasset.runtime.io_managers import InMemoryIOManager, OutputContext
+
+    class Forgetful(InMemoryIOManager):
+        """Says it stored the value, keeps nothing (a buggy or racing backend)."""
+
+        def handle_output(self, context: OutputContext, obj: Any) -> None:
+            pass
+
+    result = materialize([numbers, doubled], io_manager=Forgetful(), raise_on_error=False)
+
+    step = result.step_states[StepKey(AssetKey("numbers"))]
+    assert step.phase is StepPhase.FAILED
+    assert "has no value for it afterwards" in (step.message or "")
+    assert "asset 'numbers'" in (step.message or "")
+    assert result.step_states[StepKey(AssetKey("doubled"))].phase is StepPhase.SKIPPED

@@ -19,15 +19,17 @@ import pytest
 from kasset import AssetKey
 from kasset.definitions import StepKey
 from kasset.local.processes import SubprocessRunner, outcome_of, read_events, step_file_stem
-from kasset.plan import StepFailed, StepSucceeded
+from kasset.plan import NO_OUTCOME, StepFailed, StepSucceeded
 
 FAKE_RUNTIME = f"""#!{sys.executable}
 import json, os, signal, sys, time
 assert sys.argv[1:] == ["-m", "kasset.runtime"], sys.argv
 step = os.environ["KASSET_STEP"]
 events = open(os.environ["KASSET_EVENT_FILE"], "a")
-def emit(type_, **payload):
-    events.write(json.dumps({{"type": type_, "step": step, "payload": payload}}) + "\\n")
+run, attempt = os.environ["KASSET_RUN"], int(os.environ["KASSET_ATTEMPT"])
+def emit(type_, step=step, **payload):
+    event = {{"type": type_, "run": run, "step": step, "attempt": attempt, "payload": payload}}
+    events.write(json.dumps(event) + "\\n")
     events.flush()
 names = ("KASSET_RUN", "KASSET_ATTEMPT", "KASSET_CODE", "KASSET_STORAGE_URI")
 emit("STEP_STARTED", metadata=dict((k, os.environ[k]) for k in names))
@@ -44,6 +46,16 @@ elif step == "killed":
 elif step == "usage":
     print("no such code location", file=sys.stderr)
     sys.exit(2)
+elif step == "silent":
+    os._exit(0)
+elif step == "speaks-for-another":
+    emit("STEP_SUCCEEDED", step="silent")
+    os._exit(0)
+elif step == "chatty":
+    for _ in range(20000):
+        sys.stdout.write("y" * 999 + "\\n")
+    print("the last line")
+    sys.exit(3)
 """
 
 
@@ -132,8 +144,35 @@ def test_shutdown_reaps_every_child(runner: SubprocessRunner) -> None:
             os.kill(pid, 0)
 
 
+def test_exit_0_without_a_reported_success_is_a_retryable_failure(
+    runner: SubprocessRunner,
+) -> None:
+    runner.launch(step("silent"), 1)
+    assert wait_for(runner, 1) == [StepFailed(step("silent"), 1, NO_OUTCOME, True)]
+
+
+def test_a_child_cannot_report_for_another_step(runner: SubprocessRunner) -> None:
+    runner.launch(step("speaks-for-another"), 1)
+    assert wait_for(runner, 1) == [StepFailed(step("speaks-for-another"), 1, NO_OUTCOME, True)]
+    assert [e for e in runner.events if e["step"] == "silent"] == []
+
+
+def test_a_failed_childs_message_reads_only_the_tail_of_a_big_log(
+    runner: SubprocessRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_whole: list[Path] = []
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: read_whole.append(self) or "")
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read_whole.append(self) or b"")
+    runner.launch(step("chatty"), 1)
+    (outcome,) = wait_for(runner, 1)
+    assert isinstance(outcome, StepFailed)
+    assert outcome.message == "exited with status 3: the last line"
+    assert [path for path in read_whole if path.suffix == ".log"] == []
+
+
 def test_outcome_without_events_falls_back_to_the_exit_status() -> None:
-    assert outcome_of(step("a"), 1, 0, []) == StepSucceeded(step("a"), 1)
+    assert outcome_of(step("a"), 1, 0, []) == StepFailed(step("a"), 1, NO_OUTCOME, True)
+    assert outcome_of(step("a"), 1, 0, [{"type": "STEP_SUCCEEDED"}]) == StepSucceeded(step("a"), 1)
     assert outcome_of(step("a"), 1, 1, []) == StepFailed(step("a"), 1, "exited with status 1", True)
     assert outcome_of(step("a"), 2, -signal.SIGTERM, []) == StepFailed(
         step("a"), 2, "killed by SIGTERM", True

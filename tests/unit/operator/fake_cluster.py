@@ -13,8 +13,8 @@ from typing import Any
 from operator_fakes import FakeKube
 
 from kasset import naming
-from kasset.operator.config import ControllerConfig
-from kasset.operator.controller import Controller
+from kasset.operator.runs.config import ControllerConfig
+from kasset.operator.runs.controller import Controller
 
 NS = "default"
 T0 = 1_700_000_000.0
@@ -54,7 +54,7 @@ def mat_body(name: str, graph: str = "g", **spec: Any) -> dict[str, Any]:
 
 
 class Harness:
-    def __init__(self, **config: Any) -> None:
+    def __init__(self, metrics: Any = None, **config: Any) -> None:
         self.now = T0
         self.kube = FakeKube(clock=lambda: self.now)
         settings = {
@@ -65,7 +65,7 @@ class Harness:
             **config,
         }
         self.controller = Controller(
-            self.kube, ControllerConfig(**settings), clock=lambda: self.now
+            self.kube, ControllerConfig(**settings), metrics=metrics, clock=lambda: self.now
         )
 
     async def settle(self) -> None:
@@ -125,7 +125,7 @@ class Harness:
         }
 
     async def report(self, run: str, *events: dict[str, Any]) -> None:
-        await self.controller.submit_events(NS, run, list(events))
+        await self.controller.intake.submit_events(NS, run, list(events))
         await self.settle()
 
     async def succeed(self, run: str, step: str, attempt: int = 1, **metadata: Any) -> None:
@@ -147,7 +147,7 @@ class Harness:
     ) -> None:
         pod = self.pod_of(run, step, attempt)
         pod["status"] = status
-        await self.controller.on_pod(copy.deepcopy(pod), event_type)
+        await self.controller.intake.on_pod(copy.deepcopy(pod), event_type)
         await self.settle()
 
     async def pod_terminated(

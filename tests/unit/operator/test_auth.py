@@ -9,25 +9,53 @@ import logging
 
 import pytest
 
-from kasset.operator import auth
-from kasset.operator.auth import RedactTokens, step_token, tokens_equal, verify_step_token
+from kasset.operator.model import auth
+from kasset.operator.model.auth import (
+    RedactTokens,
+    StepIdentity,
+    read_step_token,
+    step_token,
+    tokens_equal,
+    verify_step_token,
+)
 
 SECRET = b"operator-secret"
 
 
-def test_step_token_is_unpadded_base64url_hmac_of_the_step_identity() -> None:
-    expected = (
-        base64.urlsafe_b64encode(
-            hmac.new(SECRET, b"ns/run-1/raw/orders[2024-01-01]/2", hashlib.sha256).digest()
-        )
-        .rstrip(b"=")
-        .decode()
+def test_step_token_is_the_json_identity_and_its_hmac_in_unpadded_base64url() -> None:
+    identity = b'["ns","run-1","raw/orders[2024-01-01]",2]'
+    mac = hmac.new(SECRET, identity, hashlib.sha256).digest()
+    expected = ".".join(
+        base64.urlsafe_b64encode(part).rstrip(b"=").decode() for part in (identity, mac)
     )
 
     token = step_token(SECRET, "ns", "run-1", "raw/orders[2024-01-01]", 2)
 
     assert token == expected
     assert "=" not in token and "+" not in token and "/" not in token
+
+
+def test_identities_that_join_to_the_same_text_get_different_tokens() -> None:
+    # "a/b" + "c" and "a" + "b/c" were both signed as "a/b/c/..." before.
+    first = step_token(SECRET, "ns", "run/x", "a", 1)
+    second = step_token(SECRET, "ns", "run", "x/a", 1)
+
+    assert first != second
+    assert read_step_token(SECRET, first) == StepIdentity("ns", "run/x", "a", 1)
+    assert read_step_token(SECRET, second) == StepIdentity("ns", "run", "x/a", 1)
+    assert not verify_step_token(SECRET, "ns", "run", "x/a", 1, first)
+
+
+def test_a_token_is_read_only_when_its_mac_holds() -> None:
+    token = step_token(SECRET, "ns", "run-1", "raw/orders", 1)
+    encoded, _, mac = token.partition(".")
+    forged_identity = base64.urlsafe_b64encode(b'["ns","run-1","other",1]').rstrip(b"=").decode()
+
+    assert read_step_token(SECRET, token) == StepIdentity("ns", "run-1", "raw/orders", 1)
+    assert read_step_token(b"another-secret", token) is None
+    assert read_step_token(SECRET, f"{forged_identity}.{mac}") is None
+    for junk in ("", ".", encoded, f"{encoded}.", "!!!.???", "x" * 5000, "é.é"):
+        assert read_step_token(SECRET, junk) is None
 
 
 def test_token_verifies_for_its_own_step_attempt_only() -> None:

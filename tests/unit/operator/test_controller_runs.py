@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fake_cluster import Harness, asset, graph_body, run_async
+from prometheus_client import CollectorRegistry
 
 from kasset import naming
+from kasset.operator.telemetry.metrics import OperatorMetrics
+from kasset.plan import NO_OUTCOME
 
 CHAIN = [asset("a"), asset("b", ["a"]), asset("c", ["b"])]
 DIAMOND = [
@@ -113,7 +116,7 @@ def test_deleting_the_materialization_deletes_its_running_pods() -> None:
         await h.create_run("r1")
         await h.delete_run("r1")
         assert h.pod_names() == []
-        assert ("default", "r1") not in h.controller.runs
+        assert ("default", "r1") not in h.controller.table.runs
 
     run_async(scenario)
 
@@ -247,6 +250,69 @@ def test_the_termination_message_is_the_fallback_when_no_http_event_came() -> No
     run_async(scenario)
 
 
+def test_a_termination_message_cannot_speak_for_another_step() -> None:
+    async def scenario() -> None:
+        metrics = OperatorMetrics(CollectorRegistry())
+        h = Harness(metrics=metrics)
+        siblings = [asset("a"), asset("b"), asset("c", ["b"])]
+        await h.add_graph(graph_body(assets=siblings))
+        await h.create_run("r1")
+        assert naming.step_pod_name("r1", "b", 1) in h.pod_names()
+        # a's code wrote the termination log: b Succeeded with invented metadata.
+        forged = [
+            h.event("r1", "b", "ASSET_MATERIALIZED", metadata={"rows": 999}),
+            h.event("r1", "b", "STEP_SUCCEEDED"),
+            h.event("r1", "a", "STEP_SUCCEEDED", attempt=2),
+            h.event("r2", "a", "STEP_SUCCEEDED"),
+        ]
+        own = [h.event("r1", "a", "STEP_SUCCEEDED")]
+        await h.pod_terminated("r1", "a", phase="Succeeded", exit_code=0, events=forged + own)
+        steps = {s["key"]: s for s in h.status("r1")["steps"]}
+        assert steps["a"]["phase"] == "Succeeded"
+        assert steps["b"]["phase"] == "Running" and "metadata" not in steps["b"]
+        assert naming.step_pod_name("r1", "c", 1) not in h.pod_names()
+        assert h.phase("r1") == "Running"
+        dropped = metrics.registry.get_sample_value(
+            "kasset_foreign_events_dropped_total", {"channel": "termination-message"}
+        )
+        assert dropped == 4
+        warnings = [e for e in h.kube.events if e["reason"] == "ForeignEventsDropped"]
+        assert len(warnings) == 1 and warnings[0]["type"] == "Warning"
+        assert "dropped 4 event(s)" in warnings[0]["message"]
+        await h.succeed("r1", "b")
+        assert naming.step_pod_name("r1", "c", 1) in h.pod_names()
+
+    run_async(scenario)
+
+
+def test_a_pod_that_exited_0_without_reporting_an_outcome_failed_and_is_retried() -> None:
+    async def scenario() -> None:
+        h = Harness()
+        await h.add_graph(
+            graph_body(
+                assets=[
+                    asset("a", retryPolicy={"maxRetries": 1, "delaySeconds": 10}),
+                    asset("b", ["a"]),
+                ]
+            )
+        )
+        await h.create_run("r1")
+        started = [h.event("r1", "a", "STEP_STARTED")]
+        await h.report("r1", *started)
+        await h.pod_terminated("r1", "a", phase="Succeeded", exit_code=0, events=[])
+        step = next(s for s in h.status("r1")["steps"] if s["key"] == "a")
+        assert step["phase"] == "WaitingRetry" and step["message"] == NO_OUTCOME
+        assert naming.step_pod_name("r1", "b", 1) not in h.pod_names()
+        await h.advance(10)
+        await h.pod_terminated("r1", "a", 2, phase="Succeeded", exit_code=0)
+        status = h.status("r1")
+        assert status["phase"] == "Failed"
+        assert NO_OUTCOME in next(s for s in status["steps"] if s["key"] == "a")["message"]
+        assert naming.step_pod_name("r1", "b", 1) not in h.pod_names()
+
+    run_async(scenario)
+
+
 def test_a_non_retryable_failure_in_the_termination_message_is_not_retried() -> None:
     async def scenario() -> None:
         h = Harness()
@@ -285,11 +351,11 @@ def test_the_global_limit_caps_running_steps_across_runs_and_shares_slots() -> N
         await h.succeed("r1", "a")
         assert len(h.pod_names()) == 3
         assert len(h.pod_names("r2")) == 1  # the freed slot went to the waiting run
-        running = sum(r.running_count for r in h.controller.runs.values())
+        running = sum(r.running_count for r in h.controller.table.runs.values())
         assert running == 2
         for run, step in [("r1", "b"), ("r2", "a"), ("r1", "c"), ("r2", "b"), ("r2", "c")]:
             await h.succeed(run, step)
-            assert sum(r.running_count for r in h.controller.runs.values()) <= 2
+            assert sum(r.running_count for r in h.controller.table.runs.values()) <= 2
         assert h.phase("r1") == h.phase("r2") == "Succeeded"
 
     run_async(scenario)

@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from kasset.operator.auth import step_token
-from kasset.operator.ingest import EVENTS_PATH, RecentIds, build_ingest_router
-from kasset.operator.metrics import OperatorMetrics
+from kasset.operator.ingest.endpoint import EVENTS_PATH, RecentIds, build_ingest_router
+from kasset.operator.model.auth import step_token
+from kasset.operator.telemetry.metrics import OperatorMetrics
 from kasset.runtime.events import Event, EventBuilder
 
 SECRET = b"test-secret"
@@ -24,8 +24,8 @@ STEP = "raw/orders[2024-01-01]"
 
 
 class FakeSink:
-    def __init__(self, runs: dict[str, str] | None = None) -> None:
-        self.runs = {RUN: NAMESPACE} if runs is None else runs
+    def __init__(self, runs: set[tuple[str, str]] | None = None) -> None:
+        self.runs = {(NAMESPACE, RUN)} if runs is None else runs
         self.is_ready = True
         self.fail_with: Exception | None = None
         self.submitted: list[tuple[str, str, list[Event]]] = []
@@ -33,8 +33,8 @@ class FakeSink:
     def ready(self) -> bool:
         return self.is_ready
 
-    def namespace_of(self, run: str) -> str | None:
-        return self.runs.get(run)
+    def knows_run(self, namespace: str, run: str) -> bool:
+        return (namespace, run) in self.runs
 
     async def submit_events(self, namespace: str, run: str, events: list[Event]) -> None:
         if self.fail_with is not None:
@@ -153,21 +153,41 @@ def test_a_missing_or_malformed_authorization_is_401_with_a_bearer_challenge(
     "wrong",
     [
         "not-a-token",
-        token(step="raw/customers"),
-        token(attempt=2),
-        token(namespace="team-b"),
+        token() + "x",
         step_token(b"another-secret", NAMESPACE, RUN, STEP, 1),
     ],
-    ids=["garbage", "other-step", "other-attempt", "other-namespace", "other-secret"],
+    ids=["garbage", "altered", "other-secret"],
 )
-def test_a_token_of_anything_but_this_step_attempt_is_401(
-    client: TestClient, sink: FakeSink, wrong: str
-) -> None:
+def test_a_token_that_does_not_hold_is_401(client: TestClient, sink: FakeSink, wrong: str) -> None:
     response = client.post(EVENTS_PATH, json=batch(builder().started()), headers=auth(wrong))
 
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert sink.submitted == []
+
+
+@pytest.mark.parametrize(
+    "other",
+    [token(step="raw/customers"), token(attempt=2), token(run="other-run")],
+    ids=["step", "attempt", "run"],
+)
+def test_events_of_another_step_attempt_than_the_tokens_are_403_and_counted(
+    client: TestClient, sink: FakeSink, metrics: OperatorMetrics, other: str
+) -> None:
+    sink.runs.add((NAMESPACE, "other-run"))
+
+    response = client.post(EVENTS_PATH, json=batch(builder().started()), headers=auth(other))
+
+    assert response.status_code == 403
+    assert sink.submitted == []
+    assert _foreign_dropped(metrics, "http") == 1
+
+
+def _foreign_dropped(metrics: OperatorMetrics, channel: str) -> float:
+    value = metrics.registry.get_sample_value(
+        "kasset_foreign_events_dropped_total", {"channel": channel}
+    )
+    return value or 0.0
 
 
 @pytest.mark.parametrize(
@@ -178,7 +198,7 @@ def test_a_token_of_anything_but_this_step_attempt_is_401(
 def test_events_of_another_step_attempt_in_the_batch_are_403(
     client: TestClient, sink: FakeSink, other: EventBuilder
 ) -> None:
-    sink.runs["other-run"] = NAMESPACE
+    sink.runs.add((NAMESPACE, "other-run"))
     events = batch(builder().started(), other.started())
 
     response = client.post(EVENTS_PATH, json=events, headers=auth())
@@ -187,20 +207,54 @@ def test_events_of_another_step_attempt_in_the_batch_are_403(
     assert sink.submitted == []
 
 
-def test_an_unknown_run_is_404(client: TestClient, sink: FakeSink) -> None:
+def test_an_unknown_run_is_answered_exactly_like_a_wrong_token(
+    client: TestClient, sink: FakeSink
+) -> None:
+    wrong = client.post(EVENTS_PATH, json=batch(builder().started()), headers=auth("x.y"))
     sink.runs.clear()
 
-    response = client.post(EVENTS_PATH, json=batch(builder().started()), headers=auth())
+    unknown = client.post(EVENTS_PATH, json=batch(builder().started()), headers=auth())
 
-    assert response.status_code == 404
-    assert RUN in response.json()["detail"]
+    assert unknown.status_code == wrong.status_code == 401
+    assert unknown.json() == wrong.json()
+    assert unknown.headers["www-authenticate"] == wrong.headers["www-authenticate"]
+
+
+def test_a_wrong_token_is_refused_before_the_body_is_read(client: TestClient) -> None:
+    # A body that is not even JSON: with a valid token it is a 422, with a wrong one 401.
+    headers = {"Content-Type": "application/json"}
+
+    wrong = client.post(EVENTS_PATH, content=b"{nope", headers={**headers, **auth("x.y")})
+    right = client.post(EVENTS_PATH, content=b"{nope", headers={**headers, **auth()})
+
+    assert wrong.status_code == 401
+    assert right.status_code == 422
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_infinity_in_the_body_is_422_not_500(
+    client: TestClient, sink: FakeSink, value: str
+) -> None:
+    event = builder().succeeded(1.0).to_dict()
+    text = json.dumps({"events": [event]}).replace(
+        '"durationSeconds": 1.0', f'"durationSeconds": {value}'
+    )
+    assert value in text
+    headers = {"Content-Type": "application/json"}
+
+    signed = client.post(EVENTS_PATH, content=text, headers={**headers, **auth()})
+    unsigned = client.post(EVENTS_PATH, content=text, headers={**headers, **auth("x.y")})
+
+    assert signed.status_code == 422
+    assert unsigned.status_code == 401
+    assert sink.submitted == []
 
 
 def test_while_the_operator_is_not_ready_it_is_503_with_retry_after(
     client: TestClient, sink: FakeSink
 ) -> None:
     sink.is_ready = False
-    sink.runs.clear()  # runs are not restored yet: no 404 before ready
+    sink.runs.clear()  # runs are not restored yet: no 401 before ready
 
     response = client.post(EVENTS_PATH, json=batch(builder().started()), headers=auth())
 
@@ -362,7 +416,7 @@ def test_the_openapi_schema_documents_the_batch_body() -> None:
     body_schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert body_schema["$ref"].endswith("/EventBatch")
     assert "Event" in schema["components"]["schemas"]
-    assert {"202", "401", "403", "404", "413", "422", "503"} <= set(operation["responses"])
+    assert {"202", "401", "403", "413", "422", "503"} <= set(operation["responses"])
 
 
 def test_recent_ids_forget_the_oldest_beyond_capacity() -> None:
@@ -377,17 +431,17 @@ def test_recent_ids_forget_the_oldest_beyond_capacity() -> None:
     assert len(recent) == 3
 
 
-def test_the_namespace_in_the_url_picks_the_run_when_two_namespaces_share_its_name(
+def test_the_token_picks_the_run_when_two_namespaces_share_its_name(
     client: TestClient, sink: FakeSink
 ) -> None:
+    sink.runs.add(("team-b", RUN))
     started = builder().started()
     other = token(namespace="team-b")
 
-    wrong = client.post(EVENTS_PATH, json=batch(started), headers=auth(other))
-    right = client.post(f"{EVENTS_PATH}?namespace=team-b", json=batch(started), headers=auth(other))
+    plain = client.post(EVENTS_PATH, json=batch(started), headers=auth(other))
+    named = client.post(f"{EVENTS_PATH}?namespace=team-b", json=batch(started), headers=auth(other))
 
-    assert wrong.status_code == 401
-    assert right.status_code == 202
+    assert plain.status_code == named.status_code == 202
     assert sink.submitted == [("team-b", RUN, [started])]
 
 

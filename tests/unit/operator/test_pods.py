@@ -6,7 +6,8 @@ from typing import Any
 
 from kasset import naming
 from kasset.definitions.keys import AssetKey, StepKey
-from kasset.operator.pods import build_step_pod, owner_reference
+from kasset.operator.model.poddefaults import PodDefaults
+from kasset.operator.model.pods import build_step_pod, owner_reference
 from kasset.resources.assetgraph import AssetGraphSpec
 
 
@@ -43,7 +44,13 @@ def spec(**extra: Any) -> AssetGraphSpec:
     )
 
 
-def build(step: StepKey, index: int = 0, run: str = "nightly", attempt: int = 1) -> dict[str, Any]:
+def build(
+    step: StepKey,
+    index: int = 0,
+    run: str = "nightly",
+    attempt: int = 1,
+    pod_defaults: PodDefaults | None = None,
+) -> dict[str, Any]:
     graph = spec()
     return build_step_pod(
         graph,
@@ -56,6 +63,7 @@ def build(step: StepKey, index: int = 0, run: str = "nightly", attempt: int = 1)
         event_url="http://op:8080/api/v1/events",
         token="tok",
         owner=owner_reference("kasset.io/v1alpha1", "Materialization", run, "uid-1"),
+        pod_defaults=pod_defaults,
     )
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kasset.operator.podstate import pod_identity, read_pod
+from kasset.naming import step_pod_name
+from kasset.operator.model.podstate import pod_identity, read_pod
 
 
 def pod(phase: str, **status: Any) -> dict[str, Any]:
     return {
         "metadata": {
-            "name": "p",
+            "name": step_pod_name("r", "a[x]", 2),
             "namespace": "ns",
             "annotations": {
                 "kasset.io/run": "r",
@@ -32,6 +33,15 @@ def test_the_identity_comes_from_the_annotations() -> None:
     assert ident is not None
     assert (ident.run, ident.step.to_string(), ident.attempt) == ("r", "a[x]", 2)
     assert pod_identity({"metadata": {"name": "other", "namespace": "ns"}}) is None
+
+
+def test_a_pod_whose_name_does_not_derive_from_its_annotations_is_not_a_step_pod() -> None:
+    renamed = pod("Running")
+    renamed["metadata"]["name"] = step_pod_name("r", "b[x]", 2)
+    assert pod_identity(renamed) is None
+    odd_attempt = pod("Running")
+    odd_attempt["metadata"]["annotations"]["kasset.io/attempt"] = "\u0662"  # Arabic-Indic 2
+    assert pod_identity(odd_attempt) is None
 
 
 def test_unschedulable_and_image_pull_reasons_are_reported() -> None:

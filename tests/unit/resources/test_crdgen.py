@@ -37,7 +37,7 @@ def test_names_short_names_and_categories() -> None:
     names = {kind.kind: crd_for(kind)["spec"]["names"] for kind in KINDS}
     assert names["AssetGraph"]["shortNames"] == ["ag"]
     assert names["Materialization"]["shortNames"] == ["mat"]
-    assert "shortNames" not in names["Asset"]
+    assert names["Asset"]["shortNames"] == ["kas"]
     assert {name["plural"] for name in names.values()} == {
         "assetgraphs",
         "assets",

@@ -17,7 +17,7 @@ def test_static_partitions_need_keys() -> None:
 
 
 def test_static_partitions_take_no_start() -> None:
-    with pytest.raises(ValidationError, match="only for daily and hourly"):
+    with pytest.raises(ValidationError, match="only for time partitions"):
         PartitionsDefinition(type=PartitionType.STATIC, keys=["a"], start="2024-01-01")
 
 

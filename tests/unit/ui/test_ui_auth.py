@@ -264,3 +264,37 @@ def test_responses_carry_a_strict_content_security_policy() -> None:
     headers = client().get("/assets").headers
     assert "script-src 'self'" in headers["content-security-policy"]
     assert headers["x-frame-options"] == "DENY"
+
+
+@pytest.mark.parametrize("path", ["/login", "/api/v1/runs"])
+def test_a_body_over_the_limit_is_413_by_content_length_or_while_streaming(path: str) -> None:
+    from kasset.ui.bodylimit import DEFAULT_MAX_BODY_BYTES, LOGIN_MAX_BODY_BYTES
+
+    limit = LOGIN_MAX_BODY_BYTES if path == "/login" else DEFAULT_MAX_BODY_BYTES
+    c = client()
+    body = b"token=" + b"x" * (limit + 1)
+    declared = c.post(path, content=body, headers={"Origin": "http://testserver"})
+
+    def chunks() -> Any:
+        for _ in range(limit // 4096 + 2):
+            yield b"x" * 4096
+
+    streamed = c.post(path, content=chunks(), headers={"Origin": "http://testserver"})
+
+    assert declared.status_code == 413
+    assert streamed.status_code == 413
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_infinity_in_a_run_request_is_4xx_not_500(value: str) -> None:
+    c = client()
+    text = '{"graph": "shop", "maxParallel": ' + value + "}"
+    response = c.post("/api/v1/runs", content=text, headers={"Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500, response.text
+
+
+def test_a_session_cookie_with_a_non_ascii_digit_is_refused_not_a_500() -> None:
+    c = client(bearer=False)
+    cookie = f"{COOKIE_NAME}=v1.\u00b2.a.b".encode()
+    response = c.get("/api/v1/graphs", headers={"Cookie": cookie})  # type: ignore[dict-item]
+    assert response.status_code == 401

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from bench.memory_backend import MemoryBackend
 from ui_testkit import NS, client, demo_backend
 
 from kasset.naming import asset_object_name
-from kasset.ui.memory_backend import MemoryBackend
 
 
 def test_the_catalog_shows_health_last_materialization_group_and_tags() -> None:
