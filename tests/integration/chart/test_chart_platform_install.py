@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from chartkube import CHART, Kube, hostpath_release, wait_until
 
-from operator_harness import compile_graph, e2e_image, materialization
+from operator_harness import compile_graph, e2e_image, install_crds, materialization
 
 RELEASE = "kasset"
 
@@ -28,7 +28,10 @@ def test_users_bound_to_view_or_edit_can_read_kasset_and_editors_can_run_it(
     kube = chart_kube
     ns = kube.new_namespace("kasset-users")
     request.addfinalizer(lambda: kube.helm("uninstall", RELEASE, "-n", ns, "--wait", check=False))
-    kube.helm("install", RELEASE, str(CHART), "-n", ns, "--set", "replicas=0")
+    # The CRDs are kubectl-applied on a shared cluster (as the chart README's upgrade step
+    # does); Helm's own CRD install would conflict with that field manager.
+    install_crds(kube)
+    kube.helm("install", RELEASE, str(CHART), "-n", ns, "--skip-crds", "--set", "replicas=0")
     kube.kubectl("create", "rolebinding", "viewer", "--clusterrole=view", "--user=vera", "-n", ns)
     kube.kubectl("create", "rolebinding", "editor", "--clusterrole=edit", "--user=ed", "-n", ns)
     # the aggregation controller folds the chart's ClusterRoles into view and edit
@@ -99,8 +102,9 @@ def test_an_operator_without_fixed_uids_runs_steps_with_the_installation_default
     }
     values_file = kube.home / f"values-{ns}.json"
     values_file.write_text(json.dumps(values))
+    install_crds(kube)
     kube.helm(
-        "install", RELEASE, str(CHART), "-n", ns, "-f", str(values_file),
+        "install", RELEASE, str(CHART), "-n", ns, "--skip-crds", "-f", str(values_file),
         "--wait", "--timeout", "5m",
     )  # fmt: skip
     operators = _pods(kube, ns, f"app.kubernetes.io/instance={RELEASE}")
