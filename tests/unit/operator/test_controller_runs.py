@@ -442,3 +442,36 @@ def test_a_retry_without_delay_is_a_retry_not_a_failure() -> None:
         assert "StepRetrying" in reasons and "StepFailed" not in reasons
 
     run_async(scenario)
+
+
+def test_retry_requested_by_the_step_is_honoured_when_reported_over_http_then_the_pod_ends() -> (
+    None
+):
+    """RetryRequested on a step without a retry policy: the STEP_FAILED event (HTTP) carries
+    the request, and the pod's end (its termination message repeats the event, exit 1)
+    folded after it does not undo the retry."""
+
+    async def scenario() -> None:
+        h = Harness()
+        await h.add_graph(graph_body(assets=[asset("a")]))
+        await h.create_run("r1")
+        error = {
+            "type": "RetryRequested",
+            "message": "try again",
+            "retryable": True,
+            "retryRequested": {"maxRetries": 2, "delaySeconds": 0},
+        }
+        failed = h.event("r1", "a", "STEP_FAILED", error=error)
+        await h.report("r1", failed)
+        second = naming.step_pod_name("r1", "a", 2)
+        assert second in h.pod_names()
+        await h.pod_terminated("r1", "a", phase="Failed", exit_code=1, events=[failed])
+        await h.pod_terminated("r1", "a", phase="Failed", exit_code=1, events=[failed])
+        assert h.phase("r1") != "Failed"
+        await h.report("r1", h.event("r1", "a", "STEP_FAILED", attempt=2, error=error))
+        assert naming.step_pod_name("r1", "a", 3) in h.pod_names()
+        await h.fail("r1", "a", attempt=3)  # the request allowed 2 retries: no fourth
+        assert naming.step_pod_name("r1", "a", 4) not in h.pod_names()
+        assert h.phase("r1") == "Failed"
+
+    run_async(scenario)

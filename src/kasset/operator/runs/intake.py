@@ -179,7 +179,14 @@ class Intake:
             self.succeed(record, step, event.attempt)
         elif kind == EventType.STEP_FAILED:
             message = event.error or "the step failed"
-            failed = StepFailed(step, event.attempt, message, event.retryable, event.interrupted)
+            failed = StepFailed(
+                step,
+                event.attempt,
+                message,
+                event.retryable,
+                event.interrupted,
+                event.retry_requested,
+            )
             self.advancer.step_event(record, failed)
 
     def succeed(self, record: RunRecord, step: StepKey, attempt: int) -> None:
