@@ -28,7 +28,9 @@ from operator_harness import compile_graph, e2e_image, install_crds, materializa
 RELEASE = "kasset"
 # The chart users run today: the last landed commit before issue 17's chart changes (move
 # it forward when a release is cut).
-PREVIOUS_REF = os.environ.get("KASSET_PREVIOUS_CHART_REF", "ac15e2427634833b282d8e0b2108ff82ede0d4b0")
+PREVIOUS_REF = os.environ.get(
+    "KASSET_PREVIOUS_CHART_REF", "ac15e2427634833b282d8e0b2108ff82ede0d4b0"
+)
 
 pytestmark = pytest.mark.cluster
 
