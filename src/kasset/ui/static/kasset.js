@@ -120,6 +120,12 @@
       // Too big to read when fitted: open at a readable scale on the roots (left).
       const w = rect.width / 0.8, h = rect.height / 0.8;
       box = { x: 0, y: Math.max(0, Math.min(world.h - h, (world.h - h) / 2)), w, h };
+      // An opened group is what the user asked to see: start at its frame's first column.
+      const frame = $(".frame rect", svg);
+      if (frame) {
+        const f = frame.getBBox();
+        box = { x: Math.max(0, f.x - 40), y: Math.max(0, f.y - 20), w, h };
+      }
       show();
     }
     view.addEventListener("wheel", (e) => { e.preventDefault(); zoom(e.deltaY > 0 ? 1.15 : 1 / 1.15, e.clientX, e.clientY); }, { passive: false });
