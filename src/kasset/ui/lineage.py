@@ -17,7 +17,7 @@ import subprocess
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import escape
 
 from kasset.definitions.keys import AssetKey
@@ -145,7 +145,8 @@ def _compute(
             "layout (install the graphviz package for a better one)"
         )
     fallback = _layered_layout(nodes, [_to_members(e, frames) for e in edges])
-    return _framed(fallback, frames)
+    paths = [(a, b, d) for (a, b), (_, _, d) in zip(edges, fallback.edges, strict=True)]
+    return _framed(replace(fallback, edges=paths), frames)
 
 
 def _to_members(edge: tuple[str, str], frames: Mapping[str, list[str]]) -> tuple[str, str]:
