@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.report import Section, load_average, machine, render_markdown, render_text
 
-SECTIONS = ("local", "compile", "operator", "kwok", "k8s")
+SECTIONS = ("local", "compile", "history", "operator", "kwok", "k8s")
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "RESULTS.md"
 
@@ -61,6 +61,10 @@ def _run(name: str, args: argparse.Namespace, log_dir: Path) -> Section:
         from bench.compile import run_compile
 
         return run_compile(reps=3 if quick else 5, say=_say)
+    if name == "history":
+        from bench.history import run_history
+
+        return run_history(quick=quick, say=_say)
     if name == "operator":
         from bench.control_plane import run_control_plane
 

@@ -94,7 +94,7 @@ def _dev_module(size: int, where: Path) -> str:
 
 def _backend(kind: str, size: int, home: Path) -> Any:
     if kind == "cluster":
-        from kasset.ui.memory_backend import MemoryBackend
+        from bench.memory_backend import MemoryBackend
 
         return MemoryBackend.synthetic(size)
     from kasset.local.loading import load_definitions

@@ -221,7 +221,7 @@ def _materialize_on_cluster(args: argparse.Namespace, partition_text: str | None
             f"{args.target!r} looks like code: add --local to run it here, or "
             "name a compiled AssetGraph to run it on the cluster"
         )
-    submit = _optional("kasset.operator.submit", "cluster mode", extra="kasset[operator]")
+    submit = _optional("kasset.submit", "cluster mode", extra="kasset[operator]")
     return int(
         submit.create_materialization(
             graph=args.target,
@@ -244,7 +244,9 @@ def _dev(args: argparse.Namespace) -> int:
 
 def _operator(rest: list[str]) -> int:
     try:
-        module = _optional("kasset.operator.main", "kasset operator", extra="kasset[operator]")
+        module = _optional(
+            "kasset.operator.process.main", "kasset operator", extra="kasset[operator]"
+        )
     except KassetError as error:
         print(f"kasset: error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -16,7 +16,7 @@ from kasset.definitions.definitions import Definitions
 from kasset.definitions.partitions import PartitionsDefinition
 from kasset.definitions.policies import Resources, Toleration
 from kasset.errors import DefinitionError
-from kasset.resources import AssetGraphResource
+from kasset.resources import API_VERSION, AssetGraphResource
 
 __all__ = ["DEFAULT_STORAGE_URI", "compile_definitions", "default_graph_name", "to_yaml"]
 
@@ -104,7 +104,7 @@ def compile_definitions(
     if namespace:
         metadata["namespace"] = namespace
     manifest = {
-        "apiVersion": "kasset.io/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "AssetGraph",
         "metadata": metadata,
         "spec": {

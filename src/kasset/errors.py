@@ -10,6 +10,7 @@ __all__ = [
     "CodeLocationError",
     "CycleError",
     "DefinitionError",
+    "HistoryError",
     "KassetError",
     "PartitionError",
     "PlanError",
@@ -63,3 +64,8 @@ class UserCodeError(KassetError):
         super().__init__(message)
         self.original = original
         self.traceback_text = traceback_text
+
+
+class HistoryError(KassetError):
+    """The history store cannot do what was asked: a malformed cursor or URL, a schema
+    newer than this kasset, or a database it cannot reach."""

@@ -378,7 +378,7 @@ def post_event(
     port: int, namespace: str, run: str, step: str, attempt: int, kind: str, event_id: str = ""
 ) -> tuple[int, float]:
     """POSTs one event with the step token to the operator; returns (status, seconds)."""
-    from kasset.operator.auth import step_token
+    from kasset.operator.model.auth import step_token
 
     body = {
         "events": [

@@ -742,7 +742,7 @@ def test_materialization_specs_are_rejected_at_admission_or_marked_invalid(
 def _assert_tokens_never_logged(op: OperatorProcess) -> None:
     """Requests carrying tokens (UI token, step tokens, wrong tokens) at DEBUG logging:
     none of the token strings may reach the operator's log."""
-    from kasset.operator.auth import step_token
+    from kasset.operator.model.auth import step_token
     from operator_harness import SECRET
 
     step = step_token(SECRET.encode(), "ns", "run", "a", 1)

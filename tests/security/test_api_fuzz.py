@@ -21,9 +21,9 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, settings
 from prometheus_client import CollectorRegistry
 
-from kasset.operator.auth import step_token
-from kasset.operator.ingest import EVENTS_PATH, build_ingest_router
-from kasset.operator.metrics import OperatorMetrics
+from kasset.operator.ingest.endpoint import EVENTS_PATH, build_ingest_router
+from kasset.operator.model.auth import step_token
+from kasset.operator.telemetry.metrics import OperatorMetrics
 from kasset.runtime.events import Event
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "ui"))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kasset.operator.pods import build_step_pod
+from kasset.operator.model.pods import build_step_pod
 from kasset.plan import StepKey
 from kasset.resources import AssetGraphResource
 from kube import REPO_ROOT, Kube

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import kasset.operator.auth as operator_auth
+import kasset.operator.model.auth as operator_auth
 import kasset.ui.auth as ui_auth
 from kasset.ui.auth import AuthConfig
 

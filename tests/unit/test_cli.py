@@ -173,7 +173,7 @@ def test_no_command_prints_usage_and_exits_2(capsys: pytest.CaptureFixture[str])
 def test_cluster_mode_without_the_operator_explains_what_to_install(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setitem(sys.modules, "kasset.operator.submit", None)
+    monkeypatch.setitem(sys.modules, "kasset.submit", None)
     assert main(["materialize", "my-graph", "--wait"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("kasset: error: cluster mode is not available")
@@ -189,7 +189,7 @@ def test_cluster_mode_refuses_a_code_location(capsys: pytest.CaptureFixture[str]
     ("args", "module"),
     [
         (["dev", "cli_good"], "kasset.ui.cli"),
-        (["operator"], "kasset.operator.main"),
+        (["operator"], "kasset.operator.process.main"),
         (["graph", "cli_good", "--svg", "out.svg"], "kasset.ui.cli"),
     ],
 )

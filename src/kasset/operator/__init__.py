@@ -1,6 +1,6 @@
 """The kasset operator: kopf handlers, the run controller, step pods, schedules, HTTP.
 
-Entry point: `kasset operator` -> `kasset.operator.main.main(argv)`. Nothing here is public
+Entry point: `kasset operator` -> `kasset.operator.process.main.main(argv)`. Nothing here is public
 API; the modules are imported by the command and by tests.
 """
 

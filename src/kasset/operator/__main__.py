@@ -2,6 +2,6 @@
 
 import sys
 
-from kasset.operator.main import main
+from kasset.operator.process.main import main
 
 sys.exit(main())

@@ -56,6 +56,7 @@ from kasset.resources.materialization import (
     StepCounts,
     StepPhase,
     StepStatus,
+    materialization_body,
 )
 from kasset.resources.meta import Condition, ConditionStatus, ObjectMeta, OwnerReference
 from kasset.resources.partitions import (
@@ -127,4 +128,5 @@ __all__ = [
     "Toleration",
     "TolerationEffect",
     "TolerationOperator",
+    "materialization_body",
 ]

@@ -3,6 +3,7 @@ and helpers that attach Kubernetes schema extensions (CEL rules, list types) to 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Self
@@ -13,6 +14,8 @@ from pydantic.alias_generators import to_camel
 __all__ = [
     "API_VERSION",
     "GROUP",
+    "MAX_STATUS_METADATA_ENTRIES",
+    "MAX_STATUS_METADATA_VALUE",
     "VERSION",
     "AssetKeyStr",
     "DescriptionStr",
@@ -30,6 +33,7 @@ __all__ = [
     "list_atomic",
     "list_map",
     "list_set",
+    "status_metadata",
 ]
 
 GROUP = "kasset.io"
@@ -66,8 +70,35 @@ ResourceNameStr = Annotated[str, Field(pattern=DNS1123_SUBDOMAIN_PATTERN, max_le
 KassetNameStr = Annotated[str, Field(pattern=DNS1123_SUBDOMAIN_PATTERN, max_length=63)]
 LabelValueStr = Annotated[str, Field(pattern=LABEL_VALUE_PATTERN, max_length=63)]
 DescriptionStr = Annotated[str, Field(max_length=4096)]
+#: What a status holds of a step's metadata: at most this many entries ...
+MAX_STATUS_METADATA_ENTRIES = 16
+#: ... of at most this many characters.
+MAX_STATUS_METADATA_VALUE = 256
 #: Short metadata summaries; the full metadata travels in events, not in objects.
-MetadataMap = Annotated[dict[str, Annotated[str, Field(max_length=256)]], Field(max_length=16)]
+MetadataMap = Annotated[
+    dict[str, Annotated[str, Field(max_length=MAX_STATUS_METADATA_VALUE)]],
+    Field(max_length=MAX_STATUS_METADATA_ENTRIES),
+]
+
+
+def status_metadata(metadata: Mapping[str, Any] | None) -> dict[str, str]:
+    """Reported metadata cut to what a status field holds (`MetadataMap`): at most 16
+    entries of short strings, the same for the operator and `kasset dev`. A typed entry
+    (`{"type": ..., "value": ...}`) shows its value; other values are shown as JSON.
+
+    >>> status_metadata({"rows": 3, "path": {"type": "path", "value": "/x"}, "ok": True})
+    {'rows': '3', 'path': '/x', 'ok': 'true'}
+    """
+    summary: dict[str, str] = {}
+    for key, value in (metadata or {}).items():
+        if len(summary) >= MAX_STATUS_METADATA_ENTRIES:
+            break
+        shown = value["value"] if isinstance(value, Mapping) and "value" in value else value
+        text = shown if isinstance(shown, str) else json.dumps(shown, default=str)
+        if len(text) > MAX_STATUS_METADATA_VALUE:
+            text = text[: MAX_STATUS_METADATA_VALUE - 1] + "…"
+        summary[str(key)[:128]] = text
+    return summary
 
 
 class KassetModel(BaseModel):

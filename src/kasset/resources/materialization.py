@@ -7,13 +7,15 @@ details only for the (at most MAX_STEP_DETAILS) steps that are active or did not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field
 
 from kasset.resources.asset import CheckSeverity
 from kasset.resources.base import (
+    API_VERSION,
     AssetKeyStr,
     KassetModel,
     KassetNameStr,
@@ -42,6 +44,7 @@ __all__ = [
     "StepCounts",
     "StepPhase",
     "StepStatus",
+    "materialization_body",
 ]
 
 #: Most steps one run may plan; planning more is rejected.
@@ -56,6 +59,11 @@ class RunPhase(StrEnum):
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
     CANCELED = "Canceled"
+
+    @property
+    def finished(self) -> bool:
+        """Succeeded, Failed or Canceled: the run will not change any more."""
+        return self in (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELED)
 
 
 class StepPhase(StrEnum):
@@ -266,3 +274,45 @@ MATERIALIZATION_KIND = KindInfo(
         ),
     ),
 )
+
+
+def materialization_body(
+    graph: str,
+    *,
+    launched_by: str,
+    selection: str = "*",
+    partitions: Mapping[str, Any] | None = None,
+    max_parallel: int | None = None,
+    name: str | None = None,
+    generate_name: str | None = None,
+    namespace: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The Materialization a launch creates, as sent to the API server: the one builder
+    behind `kasset materialize`, the schedule loop and the UI (only what is set is sent).
+
+    >>> materialization_body("pop", launched_by="cli", generate_name="pop-")["metadata"]
+    {'generateName': 'pop-'}
+    """
+    metadata: dict[str, Any] = {}
+    for key, value in (
+        ("name", name),
+        ("generateName", generate_name),
+        ("namespace", namespace),
+        ("labels", dict(labels) if labels else None),
+        ("annotations", dict(annotations) if annotations else None),
+    ):
+        if value is not None:
+            metadata[key] = value
+    spec: dict[str, Any] = {"graph": graph, "selection": selection, "launchedBy": launched_by}
+    if partitions:
+        spec["partitions"] = dict(partitions)
+    if max_parallel:
+        spec["maxParallel"] = max_parallel
+    return {
+        "apiVersion": API_VERSION,
+        "kind": MATERIALIZATION_KIND.kind,
+        "metadata": metadata,
+        "spec": spec,
+    }

@@ -127,6 +127,19 @@ class Event(_Model):
     def _in_utc(cls, value: datetime) -> datetime:
         return value.astimezone(UTC)
 
+    @classmethod
+    def from_record(cls, record: EventRecord) -> Event:
+        """The same event as the validated model."""
+        return cls.model_validate(record.to_dict())
+
+    def __eq__(self, other: object) -> bool:
+        # Two views of one event: equal to the `EventRecord` of the same wire form.
+        if isinstance(other, EventRecord):
+            return self.to_dict() == other.to_dict()
+        return super().__eq__(other)
+
+    __hash__ = _Model.__hash__
+
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True)
 

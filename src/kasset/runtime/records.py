@@ -12,15 +12,11 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import sys
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
-
-if TYPE_CHECKING:
-    from kasset.runtime.events import Event
+from typing import Any, Literal, TypeAlias
 
 __all__ = [
     "ERROR_TYPE_BLOCKING_CHECK",
@@ -154,7 +150,8 @@ class PayloadRecord:
 @dataclass(frozen=True, slots=True)
 class EventRecord:
     """One thing that happened to one attempt of one step, with the attributes of
-    `events.Event`. `to_json()` writes the wire form; `to_model()` validates it."""
+    `events.Event`. `to_json()` writes the wire form; `events.Event.from_record(record)`
+    validates it (this module stays free of pydantic, and of `events`)."""
 
     id: str
     type: EventType
@@ -183,20 +180,11 @@ class EventRecord:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
 
-    def to_model(self) -> Event:
-        """The same event as the validated pydantic model (imports pydantic)."""
-        from kasset.runtime.events import Event
-
-        return Event.model_validate(self.to_dict())
-
     def __eq__(self, other: object) -> bool:
-        # Equal to the `events.Event` of the same wire form: two views of one event.
+        # An `events.Event` of the same wire form is equal too: `Event.__eq__` says so
+        # when this returns NotImplemented for it.
         if isinstance(other, EventRecord):
             return self.to_dict() == other.to_dict()
-        schema = sys.modules.get("kasset.runtime.events")
-        if schema is not None and isinstance(other, schema.Event):
-            theirs: dict[str, Any] = other.to_dict()
-            return self.to_dict() == theirs
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # mutable metadata: like the model, unhashable

@@ -26,9 +26,9 @@ from kasset.ui.launching import partition_selection
 from kasset.ui.lineage import render_svg
 from kasset.ui.model import graph_of
 from kasset.ui.schedules import ScheduleView
-from kasset.ui.templating import base_path
+from kasset.ui.templating import base_path, launched_by
 
-__all__ = ["LaunchRequest", "LaunchResponse", "build_api_router", "launched_by"]
+__all__ = ["LaunchRequest", "LaunchResponse", "build_api_router"]
 
 SSE_HEARTBEAT_SECONDS = 15.0
 
@@ -54,13 +54,6 @@ class LaunchResponse(BaseModel):
 class RunRef(BaseModel):
     namespace: str
     name: str
-
-
-def launched_by(request: Request) -> str:
-    """`ui` from a browser session, `ui:api` from a bearer token (no user names until the
-    UI has single sign-on)."""
-    session = request.scope.get("state", {}).get("kasset_session")
-    return "ui:api" if getattr(session, "kind", "") == "bearer" else "ui"
 
 
 def _backend(request: Request) -> Backend:

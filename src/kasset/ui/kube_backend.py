@@ -57,7 +57,6 @@ log = logging.getLogger(__name__)
 
 _LOG_WAIT_SECONDS = 1.0
 _LOG_WAIT_TRIES = 120
-_FINISHED = (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELED)
 _MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -209,7 +208,7 @@ class KubeBackend:
 
     def _step_live(self, namespace: str, run: str, step: str) -> bool:
         found = self.run_cache.get(namespace, run)
-        if found is None or found.status is None or found.status.phase in _FINISHED:
+        if found is None or found.status is None or found.status.phase.finished:
             return False
         detail = next((s for s in found.status.steps if s.key == step), None)
         return detail is None or detail.phase in (
@@ -305,7 +304,7 @@ class KubeBackend:
 
     def cancel(self, namespace: str, run: str) -> None:
         current = self.run(namespace, run)
-        if current.status is not None and current.status.phase in _FINISHED:
+        if current.status is not None and current.status.phase.finished:
             raise ConflictError(f"run {run} has already finished")
         self._call(
             self.custom.patch_namespaced_custom_object,

@@ -16,11 +16,10 @@ from kasset.errors import KassetError
 from kasset.graph import AssetGraph
 from kasset.resources import (
     MaterializationResource,
-    MaterializationSpec,
-    ObjectMeta,
     PartitionRange,
     PartitionSelection,
     StepPhase,
+    materialization_body,
 )
 from kasset.ui.backend import InvalidRequestError
 
@@ -100,17 +99,19 @@ def build_materialization(
     launched_by: str,
     now: datetime | None = None,
 ) -> MaterializationResource:
-    """The Materialization object a launch creates."""
-    return MaterializationResource(
-        metadata=ObjectMeta(
-            name=name,
-            namespace=namespace,
-            labels={"kasset.io/graph": graph},
-            creation_timestamp=now,
-        ),
-        spec=MaterializationSpec(
-            graph=graph, selection=selection, partitions=partitions, launched_by=launched_by
-        ),
+    """The Materialization object a launch creates (`resources.materialization_body`)."""
+    body = materialization_body(
+        graph,
+        launched_by=launched_by,
+        selection=selection,
+        partitions=partitions.to_dict() if partitions is not None else None,
+        name=name,
+        namespace=namespace,
+        labels={"kasset.io/graph": graph},
+    )
+    run = MaterializationResource.from_dict(body)
+    return run.model_copy(
+        update={"metadata": run.metadata.model_copy(update={"creation_timestamp": now})}
     )
 
 

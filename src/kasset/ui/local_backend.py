@@ -69,7 +69,6 @@ __all__ = ["LocalBackend"]
 
 log = logging.getLogger(__name__)
 
-_FINISHED = (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELED)
 _SAVED = "materialization.json"
 
 
@@ -90,7 +89,7 @@ class _Run:
     @property
     def finished(self) -> bool:
         status = self.resource.status
-        return status is not None and status.phase in _FINISHED
+        return status is not None and status.phase.finished
 
 
 class LocalBackend:

@@ -40,6 +40,7 @@ from kasset.resources import (
     StepPhase,
     StepStatus,
 )
+from kasset.resources.base import status_metadata as metadata_summary
 from kasset.ui.model import asset_partitions
 
 __all__ = [
@@ -53,8 +54,6 @@ __all__ = [
     "utc",
 ]
 
-_MAX_METADATA = 16
-_MAX_VALUE = 256
 # Most pressing first, as AssetRunSummary.phase documents.
 _PRESSING = (
     StepPhase.RUNNING,
@@ -78,15 +77,6 @@ def one_line(text: str | None, limit: int) -> str | None:
         return None
     line = text.strip().splitlines()[0] if text.strip() else ""
     return (line[: limit - 1] + "…" if len(line) > limit else line) or None
-
-
-def metadata_summary(metadata: Mapping[str, Any] | None) -> dict[str, str]:
-    """Reported metadata cut to what status objects hold (16 short strings)."""
-    summary: dict[str, str] = {}
-    for name, value in list((metadata or {}).items())[:_MAX_METADATA]:
-        text = value if isinstance(value, str) else repr(value)
-        summary[str(name)[:128]] = text[:_MAX_VALUE]
-    return summary
 
 
 @dataclass

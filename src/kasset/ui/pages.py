@@ -14,14 +14,13 @@ from kasset.definitions.keys import AssetKey
 from kasset.errors import KassetError
 from kasset.naming import asset_object_name
 from kasset.resources import AssetGraphResource, MaterializationResource, RunPhase
-from kasset.ui.api import launched_by
 from kasset.ui.backend import Backend, BackendError, InvalidRequestError
 from kasset.ui.catalog import catalog
 from kasset.ui.launching import partition_selection
 from kasset.ui.lineage_groups import Grouping, parse_expanded
 from kasset.ui.lineage_view import lineage_view
 from kasset.ui.model import graph_of, graph_ref
-from kasset.ui.templating import base_path, page, render_page_context
+from kasset.ui.templating import base_path, launched_by, page, render_page_context
 from kasset.ui.views import (
     asset_history,
     asset_row,
@@ -32,7 +31,6 @@ from kasset.ui.views import (
 
 __all__ = ["build_pages_router", "render_run_live"]
 
-_FINISHED = (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELED)
 _MAX_FORM_BYTES = 64 * 1024
 
 
@@ -335,8 +333,8 @@ def _run_context(run: MaterializationResource) -> dict[str, Any]:
     return {
         "row": run_row(run, now),
         "timeline": timeline(run, now),
-        "finished": phase in _FINISHED,
-        "can_rerun": phase in _FINISHED and bool(failed),
+        "finished": phase.finished,
+        "can_rerun": phase.finished and bool(failed),
         "counts": status.counts if status else None,
     }
 

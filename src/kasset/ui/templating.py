@@ -16,7 +16,14 @@ from kasset.naming import asset_object_name
 from kasset.ui.auth import CSRF_FIELD, Session
 from kasset.ui.views import duration_text
 
-__all__ = ["TEMPLATES_DIR", "base_path", "build_environment", "page", "render_page_context"]
+__all__ = [
+    "TEMPLATES_DIR",
+    "base_path",
+    "build_environment",
+    "launched_by",
+    "page",
+    "render_page_context",
+]
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
@@ -40,6 +47,13 @@ PHASE_CLASSES = {
 def base_path(request: Request) -> str:
     """Where the app is mounted (`""` at the root, `/ui` under the operator)."""
     return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def launched_by(request: Request) -> str:
+    """`ui` from a browser session, `ui:api` from a bearer token (no user names until the
+    UI has single sign-on)."""
+    session = request.scope.get("state", {}).get("kasset_session")
+    return "ui:api" if getattr(session, "kind", "") == "bearer" else "ui"
 
 
 def _ago(moment: datetime | None, now: datetime | None = None) -> str:

@@ -246,8 +246,8 @@ def _service_endpoints(kube: Kube, ns: str) -> list[str]:
 def test_operator_runs_under_the_chart(
     full_cluster: Kube, release_ns: str, request: pytest.FixtureRequest
 ) -> None:
-    if not (REPO / "src/kasset/operator/main.py").exists():
-        pytest.skip("the operator (kasset.operator.main) is not written yet")
+    if not (REPO / "src/kasset/operator/process/main.py").exists():
+        pytest.skip("the operator (kasset.operator.process.main) is not written yet")
     operator_image = request.getfixturevalue("operator_image")
     if operator_image is None:
         pytest.skip("no operator image (hack/build-image missing and $KASSET_IMAGE unset)")

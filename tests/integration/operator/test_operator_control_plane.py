@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from kasset import naming
-from kasset.operator.auth import step_token
+from kasset.operator.model.auth import step_token
 from kube import Kube, wait_until
 from operator_harness import SECRET, operator
 

@@ -13,8 +13,8 @@ from typing import Any
 from operator_fakes import FakeKube
 
 from kasset import naming
-from kasset.operator.config import ControllerConfig
-from kasset.operator.controller import Controller
+from kasset.operator.runs.config import ControllerConfig
+from kasset.operator.runs.controller import Controller
 
 NS = "default"
 T0 = 1_700_000_000.0
@@ -125,7 +125,7 @@ class Harness:
         }
 
     async def report(self, run: str, *events: dict[str, Any]) -> None:
-        await self.controller.submit_events(NS, run, list(events))
+        await self.controller.intake.submit_events(NS, run, list(events))
         await self.settle()
 
     async def succeed(self, run: str, step: str, attempt: int = 1, **metadata: Any) -> None:
@@ -147,7 +147,7 @@ class Harness:
     ) -> None:
         pod = self.pod_of(run, step, attempt)
         pod["status"] = status
-        await self.controller.on_pod(copy.deepcopy(pod), event_type)
+        await self.controller.intake.on_pod(copy.deepcopy(pod), event_type)
         await self.settle()
 
     async def pod_terminated(

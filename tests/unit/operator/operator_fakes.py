@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from kasset.operator.client import ApiError
+from kasset.operator.kube.client import ApiError
 
 
 def merge(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from fake_cluster import asset, graph_body
 from operator_fakes import FakeKube
 
 from kasset import naming
-from kasset.operator.assetgraphs import AssetGraphReconciler, needs_reconcile
+from kasset.operator.assets.assetgraphs import AssetGraphReconciler, needs_reconcile
 
 
 def reconcile(kube: FakeKube, body: dict[str, object]) -> None:

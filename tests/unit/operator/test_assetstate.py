@@ -7,8 +7,13 @@ from __future__ import annotations
 from fake_cluster import asset, graph_body
 
 from kasset.definitions.keys import AssetKey
-from kasset.operator.assetstate import AssetEntry, apply_replays, build_asset_status, merge_stored
-from kasset.operator.graphs import snapshot_from_body
+from kasset.operator.model.assetstate import (
+    AssetEntry,
+    apply_replays,
+    build_asset_status,
+    merge_stored,
+)
+from kasset.operator.model.graphs import snapshot_from_body
 
 GRAPH = snapshot_from_body(graph_body(assets=[asset("a")]))
 

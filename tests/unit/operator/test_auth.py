@@ -9,8 +9,8 @@ import logging
 
 import pytest
 
-from kasset.operator import auth
-from kasset.operator.auth import RedactTokens, step_token, tokens_equal, verify_step_token
+from kasset.operator.model import auth
+from kasset.operator.model.auth import RedactTokens, step_token, tokens_equal, verify_step_token
 
 SECRET = b"operator-secret"
 

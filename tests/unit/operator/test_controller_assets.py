@@ -10,10 +10,10 @@ from typing import Any
 from fake_cluster import NS, Harness, asset, graph_body, run_async
 
 from kasset import naming
-from kasset.operator.assetgraphs import AssetGraphReconciler
-from kasset.operator.client import ApiError
-from kasset.operator.config import ControllerConfig
-from kasset.operator.controller import Controller
+from kasset.operator.assets.assetgraphs import AssetGraphReconciler
+from kasset.operator.kube.client import ApiError
+from kasset.operator.runs.config import ControllerConfig
+from kasset.operator.runs.controller import Controller
 
 CHAIN = [asset("a"), asset("b", ["a"]), asset("c", ["b"])]
 

@@ -7,8 +7,8 @@ import copy
 from fake_cluster import NS, Harness, asset, graph_body, run_async
 
 from kasset import naming
-from kasset.operator.config import ControllerConfig
-from kasset.operator.controller import Controller
+from kasset.operator.runs.config import ControllerConfig
+from kasset.operator.runs.controller import Controller
 
 CHAIN = [asset("a"), asset("b", ["a"]), asset("c", ["b"])]
 
@@ -150,7 +150,7 @@ def test_a_partitioned_run_is_restored_from_its_ranges() -> None:
         await h.succeed("r1", "d[2024-01-02]")
         restart(h)
         await resume(h, "r1")
-        state = h.controller.runs[(NS, "r1")].state
+        state = h.controller.table.runs[(NS, "r1")].state
         assert state.counts()["succeeded"] == 2 and state.counts()["running"] == 2
         await h.succeed("r1", "d[2024-01-03]")
         await h.succeed("r1", "d[2024-01-04]")

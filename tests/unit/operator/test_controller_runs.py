@@ -113,7 +113,7 @@ def test_deleting_the_materialization_deletes_its_running_pods() -> None:
         await h.create_run("r1")
         await h.delete_run("r1")
         assert h.pod_names() == []
-        assert ("default", "r1") not in h.controller.runs
+        assert ("default", "r1") not in h.controller.table.runs
 
     run_async(scenario)
 
@@ -285,11 +285,11 @@ def test_the_global_limit_caps_running_steps_across_runs_and_shares_slots() -> N
         await h.succeed("r1", "a")
         assert len(h.pod_names()) == 3
         assert len(h.pod_names("r2")) == 1  # the freed slot went to the waiting run
-        running = sum(r.running_count for r in h.controller.runs.values())
+        running = sum(r.running_count for r in h.controller.table.runs.values())
         assert running == 2
         for run, step in [("r1", "b"), ("r2", "a"), ("r1", "c"), ("r2", "b"), ("r2", "c")]:
             await h.succeed(run, step)
-            assert sum(r.running_count for r in h.controller.runs.values()) <= 2
+            assert sum(r.running_count for r in h.controller.table.runs.values()) <= 2
         assert h.phase("r1") == h.phase("r2") == "Succeeded"
 
     run_async(scenario)

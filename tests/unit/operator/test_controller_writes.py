@@ -59,7 +59,9 @@ def test_the_downstream_pod_is_created_before_any_timer_runs() -> None:
         h = Harness(status_interval=10.0)
         await h.add_graph(graph_body(assets=chain(2)))
         await h.create_run("r1")
-        await h.controller.submit_events("default", "r1", [h.event("r1", "s000", "STEP_SUCCEEDED")])
+        await h.controller.intake.submit_events(
+            "default", "r1", [h.event("r1", "s000", "STEP_SUCCEEDED")]
+        )
         await h.controller.drain()  # background I/O only: no timer fired, clock unchanged
         assert naming.step_pod_name("r1", "s001", 1) in h.pod_names()
 

@@ -2,7 +2,7 @@ def test_a_schedule_with_an_impossible_cron_makes_the_graph_invalid() -> None:
     import pytest
 
     from kasset.errors import DefinitionError
-    from kasset.operator.graphs import snapshot_from_body
+    from kasset.operator.model.graphs import snapshot_from_body
 
     body = {
         "metadata": {"name": "g", "namespace": "ns"},

@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from kasset.operator.auth import step_token
-from kasset.operator.ingest import EVENTS_PATH, RecentIds, build_ingest_router
-from kasset.operator.metrics import OperatorMetrics
+from kasset.operator.ingest.endpoint import EVENTS_PATH, RecentIds, build_ingest_router
+from kasset.operator.model.auth import step_token
+from kasset.operator.telemetry.metrics import OperatorMetrics
 from kasset.runtime.events import Event, EventBuilder
 
 SECRET = b"test-secret"

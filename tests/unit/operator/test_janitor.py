@@ -1,6 +1,6 @@
 """Which finished runs the history limit removes."""
 
-from kasset.operator.janitor import FinishedRun, beyond_history
+from kasset.operator.runs.janitor import FinishedRun, beyond_history
 
 
 def test_the_newest_runs_are_kept() -> None:

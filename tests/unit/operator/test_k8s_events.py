@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fake_cluster import Harness, asset, graph_body, run_async
 
-from kasset.operator.k8s_events import EventBudget, build_event
+from kasset.operator.model.k8s_events import EventBudget, build_event
 
 
 def test_the_budget_allows_a_burst_then_one_per_interval_counting_the_held() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from kasset.operator.client import ApiError
-from kasset.operator.leader import LeaderElector, LeaseTimings
+from kasset.operator.kube.client import ApiError
+from kasset.operator.process.leader import LeaderElector, LeaseTimings
 
 
 class FakeRaw:
@@ -92,7 +92,7 @@ def test_losing_the_lease_calls_the_exit_hook() -> None:
 
 @pytest.mark.parametrize("argv", [["--no-leader-election"], ["-n", "a", "--no-leader-election"]])
 def test_options_parse(argv: list[str]) -> None:
-    from kasset.operator.options import parse_options
+    from kasset.operator.process.options import parse_options
 
     options = parse_options(argv, env={"KASSET_SERVICE_NAME": "kasset", "POD_NAMESPACE": "ops"})
     assert options.event_url == "http://kasset.ops.svc:8080/api/v1/events"
@@ -101,7 +101,7 @@ def test_options_parse(argv: list[str]) -> None:
 
 
 def test_infra_retries_are_bounded_with_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    from kasset.operator.options import parse_options
+    from kasset.operator.process.options import parse_options
 
     assert parse_options(["--no-leader-election"], env={}).infra_retries == 3
     assert (
@@ -113,7 +113,7 @@ def test_infra_retries_are_bounded_with_a_clear_error(capsys: pytest.CaptureFixt
 
 
 def test_renewing_keeps_the_labels_and_annotations_helm_recognises_its_lease_by() -> None:
-    from kasset.operator.leader import lease_body
+    from kasset.operator.process.leader import lease_body
 
     helm = {
         "labels": {"app.kubernetes.io/managed-by": "Helm"},

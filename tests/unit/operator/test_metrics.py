@@ -6,7 +6,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from kasset.operator.metrics import OperatorMetrics
+from kasset.operator.telemetry.metrics import OperatorMetrics
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 from kasset import naming
 from kasset.definitions.keys import AssetKey, StepKey
-from kasset.operator.pods import build_step_pod, owner_reference
+from kasset.operator.model.pods import build_step_pod, owner_reference
 from kasset.resources.assetgraph import AssetGraphSpec
 
 

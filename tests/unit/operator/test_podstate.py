@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kasset.operator.podstate import pod_identity, read_pod
+from kasset.operator.model.podstate import pod_identity, read_pod
 
 
 def pod(phase: str, **status: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from kasset.operator.ratelimit import Priority, PriorityLimiter, ShedError, TokenBucket
+from kasset.operator.kube.ratelimit import Priority, PriorityLimiter, ShedError, TokenBucket
 
 
 class Clock:

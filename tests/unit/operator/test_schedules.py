@@ -10,9 +10,9 @@ from operator_fakes import FakeKube
 
 from kasset import naming
 from kasset.definitions.schedule import ScheduleDefinition
-from kasset.operator.graphs import snapshot_from_body
-from kasset.operator.schedules import ScheduleLoop, due_ticks, scheduled_run
-from kasset.operator.telemetry import NullMetrics
+from kasset.operator.assets.schedules import ScheduleLoop, due_ticks, scheduled_run
+from kasset.operator.model.graphs import snapshot_from_body
+from kasset.operator.telemetry.sink import NullMetrics
 
 NIGHTLY = ScheduleDefinition("nightly", "0 2 * * *")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from kasset.operator.standby import StandbyServer
+from kasset.operator.process.standby import StandbyServer
 
 
 def _get(url: str, data: bytes | None = None) -> tuple[int, str, str | None]:

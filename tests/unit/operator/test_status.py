@@ -6,9 +6,9 @@ import json
 
 from kasset.definitions.keys import AssetKey, StepKey
 from kasset.graph import AssetGraph, AssetNode
-from kasset.operator.graphs import GraphSnapshot
-from kasset.operator.records import RunRecord
-from kasset.operator.status import build_status, restore_steps
+from kasset.operator.model.graphs import GraphSnapshot
+from kasset.operator.model.records import RunRecord
+from kasset.operator.model.status import build_status, restore_steps
 from kasset.plan import LaunchStep, RunState, StepFailed, StepSucceeded, Tick, advance, build_plan
 from kasset.resources.assetgraph import AssetGraphSpec
 from kasset.resources.materialization import MaterializationStatus

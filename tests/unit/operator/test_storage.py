@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kasset.operator.storage import StorageDefaults, effective_storage
+from kasset.operator.model.storage import StorageDefaults, effective_storage
 from kasset.resources import AssetGraphSpec
 
 CHART = StorageDefaults(

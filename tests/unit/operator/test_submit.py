@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from kasset.errors import KassetError
-from kasset.operator.client import ApiError
-from kasset.operator.submit import build_materialization, create_materialization
+from kasset.operator.kube.client import ApiError
+from kasset.submit import build_materialization, create_materialization
 
 
 class FakeApi:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
-from kasset.operator.timers import Timers
+import pytest
+
+from kasset.operator.model.timers import Timers, UnknownTimerError
 
 
 def test_keys_fire_in_time_order_and_keep_their_earliest_time() -> None:
@@ -39,3 +42,32 @@ def test_the_task_sleeps_until_the_next_key_and_wakes_for_an_earlier_one() -> No
         task.cancel()
 
     asyncio.run(scenario())
+
+
+def test_a_due_key_goes_to_the_handler_registered_for_its_type() -> None:
+    @dataclass(frozen=True)
+    class Flush:
+        run: str
+
+    @dataclass(frozen=True)
+    class Wake:
+        run: str
+
+    timers = Timers()
+    flushed: list[Flush] = []
+    woken: list[Wake] = []
+    timers.on(Flush, flushed.append)
+    timers.on(Wake, woken.append)
+    timers.schedule(Flush("r1"), 1)
+    timers.schedule(Wake("r1"), 2)
+    for key in timers.due(5):
+        timers.fire(key)
+    assert flushed == [Flush("r1")] and woken == [Wake("r1")]
+
+
+def test_a_key_nobody_registered_is_a_bug_not_a_silent_no_op() -> None:
+    timers = Timers()
+    timers.schedule(("flush", "r1"), 1)
+    (key,) = timers.due(5)
+    with pytest.raises(UnknownTimerError, match="no handler registered"):
+        timers.fire(key)

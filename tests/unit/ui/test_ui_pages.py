@@ -8,12 +8,12 @@ import json
 import re
 
 import pytest
+from bench.memory_backend import MemoryBackend
 from ui_testkit import NS, client, demo_backend
 
 from kasset.definitions.keys import AssetKey
 from kasset.naming import asset_object_name
 from kasset.ui.catalog import natural_key
-from kasset.ui.memory_backend import MemoryBackend
 from kasset.ui.model import graph_of
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.memory_backend import MemoryBackend
 from fastapi.testclient import TestClient
 
 from kasset.naming import asset_object_name
@@ -15,7 +16,6 @@ from kasset.resources import (
 )
 from kasset.ui.app import create_app
 from kasset.ui.auth import AuthConfig
-from kasset.ui.memory_backend import MemoryBackend
 
 TOKEN = "s3cret-token-for-tests"
 NS = "shop"
