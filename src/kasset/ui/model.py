@@ -21,6 +21,7 @@ __all__ = ["asset_partitions", "graph_fingerprint", "graph_of", "graph_ref", "pa
 
 _CACHE_SIZE = 32
 _cache: OrderedDict[str, AssetGraph] = OrderedDict()
+_by_object: OrderedDict[int, tuple[AssetGraphResource, AssetGraph]] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -42,18 +43,26 @@ def graph_fingerprint(resource: AssetGraphResource) -> str:
 
 def graph_of(resource: AssetGraphResource) -> AssetGraph:
     """The pure graph of a resource. Raises a KassetError (DefinitionError, CycleError)
-    when the resource is not a valid graph."""
+    when the resource is not a valid graph.
+
+    Backends replace a changed resource rather than edit it, so the same object is the
+    same graph: that skips hashing 10,000 assets on every page view."""
+    with _lock:
+        seen = _by_object.get(id(resource))
+        if seen is not None and seen[0] is resource:
+            return seen[1]
     fingerprint = graph_fingerprint(resource)
     with _lock:
         cached = _cache.get(fingerprint)
         if cached is not None:
             _cache.move_to_end(fingerprint)
-            return cached
-    graph = AssetGraph(_node(resource, asset) for asset in resource.spec.assets)
+    graph = cached or AssetGraph(_node(resource, asset) for asset in resource.spec.assets)
     with _lock:
         _cache[fingerprint] = graph
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        _by_object[id(resource)] = (resource, graph)
+        for cache in (_cache, _by_object):
+            while len(cache) > _CACHE_SIZE:
+                cache.popitem(last=False)
     return graph
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kasset.definitions.keys import AssetKey
@@ -15,12 +15,13 @@ from kasset.errors import KassetError
 from kasset.naming import asset_object_name
 from kasset.resources import AssetGraphResource, MaterializationResource, RunPhase
 from kasset.ui.backend import Backend, BackendError, InvalidRequestError
+from kasset.ui.catalog import catalog
 from kasset.ui.launching import partition_selection
-from kasset.ui.lineage import render_svg
+from kasset.ui.lineage_groups import Grouping, parse_expanded
+from kasset.ui.lineage_view import lineage_view
 from kasset.ui.model import graph_of, graph_ref
 from kasset.ui.templating import base_path, launched_by, page, render_page_context
 from kasset.ui.views import (
-    HEALTH_ORDER,
     asset_history,
     asset_row,
     partition_grid,
@@ -93,37 +94,26 @@ def assets_page(
     group: str | None = None,
     health: str | None = None,
     q: str | None = None,
+    page_number: int = Query(1, alias="page", ge=1, le=1_000_000),
 ) -> HTMLResponse:
-    """The catalog. Filters are applied here (no-JS) and again, live, by kasset.js."""
-    rows = sorted(
-        (asset_row(a) for a in _backend(request).assets()), key=lambda r: (r.graph, r.key)
-    )
-    counts = dict.fromkeys(HEALTH_ORDER, 0)
-    for row in rows:
-        counts[row.health] = counts.get(row.health, 0) + 1
-    needle = (q or "").strip().lower()
-    shown = {
-        f"{r.namespace}/{r.name}"
-        for r in rows
-        if (not graph or r.graph == graph)
-        and (not group or r.group == group)
-        and (not health or r.health == health)
-        and (not needle or needle in r.search)
-    }
+    """The catalog: one page of rows in natural order, filtered here (kasset.js asks for
+    the filtered page as you type)."""
+    filters = {"graph": graph or "", "group": group or "", "health": health or "", "q": q or ""}
+    found = catalog(_backend(request).assets(), page=page_number, **filters)
     return page(
         request,
         "assets.html",
         nav="assets",
-        rows=rows,
-        shown=shown,
-        shown_count=len(shown),
-        counts=counts,
-        groups=sorted({r.group for r in rows}),
-        graphs=sorted({r.graph for r in rows}),
-        f_graph=graph or "",
-        f_group=group or "",
-        f_health=health or "",
-        f_q=q or "",
+        catalog=found,
+        rows=found.rows,
+        counts=found.counts,
+        groups=found.groups,
+        graphs=found.graphs,
+        page_query=urlencode({k: v for k, v in filters.items() if v}),
+        f_graph=filters["graph"],
+        f_group=filters["group"],
+        f_health=filters["health"],
+        f_q=filters["q"],
     )
 
 
@@ -132,14 +122,20 @@ def lineage_page(
     graph: str | None = None,
     select: str | None = None,
     launch_error: str | None = None,
+    expand: str | None = None,
+    by: str | None = None,
 ) -> HTMLResponse:
-    """The graph as SVG; a bad selection shows the whole graph and the error inline."""
+    """The graph as SVG, big graphs folded into group boxes (`expand` opens them); a bad
+    selection shows the whole graph and the error inline."""
     backend = _backend(request)
     graphs = backend.graphs()
     chosen = _pick_graph(graphs, graph)
-    context: dict[str, Any] = {"svg": "", "error": "", "count": 0, "total": 0}
+    context: dict[str, Any] = {"view": None, "error": "", "count": 0, "total": 0}
     if chosen is not None:
-        context.update(_lineage(request, backend, chosen, select))
+        grouping: Grouping | None = (
+            "group" if by == "group" else "prefix" if by == "prefix" else None
+        )
+        context.update(_lineage(request, backend, chosen, select, parse_expanded(expand), grouping))
     return page(
         request,
         "lineage.html",
@@ -155,7 +151,12 @@ def lineage_page(
 
 
 def _lineage(
-    request: Request, backend: Backend, chosen: AssetGraphResource, select: str | None
+    request: Request,
+    backend: Backend,
+    chosen: AssetGraphResource,
+    select: str | None,
+    expanded: frozenset[str] | None,
+    by: Grouping | None,
 ) -> dict[str, Any]:
     ns, name = chosen.metadata.namespace or "default", chosen.metadata.name or ""
     base = base_path(request)
@@ -170,8 +171,16 @@ def _lineage(
         count = len(pure.select(select)) if select else len(pure)
     except KassetError as problem:
         error, select, count = str(problem), None, len(pure)
-    svg = render_svg(pure, health, selection=select or None, href=href, standalone=False)
-    return {"svg": svg, "error": error, "count": count, "total": len(pure)}
+    view = lineage_view(
+        pure,
+        health,
+        graph_ref=graph_ref(chosen),
+        selection=select or None,
+        expanded=expanded,
+        by=by,
+        href=href,
+    )
+    return {"view": view, "error": error, "count": count, "total": len(pure)}
 
 
 def asset_page(request: Request, namespace: str, name: str) -> HTMLResponse:

@@ -34,6 +34,7 @@ __all__ = [
     "duration_text",
     "partition_grid",
     "run_row",
+    "search_text",
     "timeline",
 ]
 
@@ -85,15 +86,6 @@ def asset_row(asset: AssetResource) -> AssetRow:
     spec = asset.spec
     partitions_text = f"{parts.materialized_count}/{parts.total}" if parts and parts.total else ""
     tags = dict(spec.tags)
-    search = " ".join(
-        [
-            spec.key,
-            spec.group,
-            spec.graph,
-            spec.description or "",
-            *(f"{k}={v}" for k, v in tags.items()),
-        ]
-    ).lower()
     return AssetRow(
         namespace=asset.metadata.namespace or "default",
         name=asset.metadata.name or "",
@@ -107,8 +99,15 @@ def asset_row(asset: AssetResource) -> AssetRow:
         last_run=latest.run if latest else None,
         partitioned=spec.partitions is not None,
         partitions_text=partitions_text,
-        search=search,
+        search=search_text(asset),
     )
+
+
+def search_text(asset: AssetResource) -> str:
+    """What the catalog's filter box matches: key, group, graph, description and tags."""
+    spec = asset.spec
+    tags = " ".join(f"{k}={v}" for k, v in spec.tags.items())
+    return f"{spec.key} {spec.group} {spec.graph} {spec.description or ''} {tags}".lower()
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ from operator_harness import compile_graph, e2e_image, install_crds, materializa
 RELEASE = "kasset"
 
 
-def _can(kube: Kube, user: str, verb: str, resource: str, ns: str) -> bool:
-    out = kube.kubectl("auth", "can-i", verb, resource, "-n", ns, f"--as={user}", check=False)
+def _can(kube: Kube, user: str, verb: str, resource: str, ns: str, *flags: str) -> bool:
+    out = kube.kubectl(
+        "auth", "can-i", verb, resource, "-n", ns, f"--as={user}", *flags, check=False
+    )
     return out.strip() == "yes"
 
 
@@ -52,7 +54,8 @@ def test_users_bound_to_view_or_edit_can_read_kasset_and_editors_can_run_it(
     assert _can(kube, "ed", "delete", "materializations.kasset.io", ns)
     assert _can(kube, "ed", "patch", "assetgraphs.kasset.io", ns)
     assert not _can(kube, "ed", "update", "assets.kasset.io", ns)  # the operator's
-    assert not _can(kube, "ed", "patch", "materializations.kasset.io/status", ns)
+    # (`can-i VERB RESOURCE/NAME` names an object; a subresource is its own flag)
+    assert not _can(kube, "ed", "patch", "materializations.kasset.io", ns, "--subresource=status")
     # elsewhere nobody gets anything from this
     other = kube.new_namespace("kasset-users-other")
     assert not _can(kube, "vera", "list", "assets.kasset.io", other)

@@ -52,6 +52,9 @@ def test_default_render_has_the_expected_objects(render: Render) -> None:
             ("Deployment", FULL),
             ("PodDisruptionBudget", FULL),
             ("Lease", LEADER_LEASE),
+            ("PriorityLevelConfiguration", f"{FULL}-{NAMESPACE}"),
+            ("FlowSchema", f"{FULL}-{NAMESPACE}"),
+            ("FlowSchema", f"{FULL}-{NAMESPACE}-leases"),
         ]
     )
     for d in docs:
@@ -61,7 +64,13 @@ def test_default_render_has_the_expected_objects(render: Render) -> None:
         assert labels["app.kubernetes.io/managed-by"] == "Helm"
         assert labels["app.kubernetes.io/version"] == "0.1.0"
         assert labels["helm.sh/chart"] == "kasset-0.1.0"
-        if d["kind"] not in ("ClusterRole", "ClusterRoleBinding", "PersistentVolume"):
+        if d["kind"] not in (
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "PersistentVolume",
+            "PriorityLevelConfiguration",
+            "FlowSchema",
+        ):
             assert d["metadata"]["namespace"] == NAMESPACE
 
 
@@ -430,6 +439,35 @@ def test_two_releases_do_not_share_cluster_objects(render: Render) -> None:
     a = {d["metadata"]["name"] for d in render(None, "ns-a") if d["kind"].startswith("Cluster")}
     b = {d["metadata"]["name"] for d in render(None, "ns-b") if d["kind"].startswith("Cluster")}
     assert a and not (a & b)
+
+
+# ---------------------------------------------------------------- API priority
+
+
+def test_the_operator_gets_its_own_api_priority_level(render: Render) -> None:
+    docs = render({"serviceAccount": {"name": "ops"}})
+    name = f"{FULL}-{NAMESPACE}"
+    level = one(docs, "PriorityLevelConfiguration", name)
+    assert level["apiVersion"] == "flowcontrol.apiserver.k8s.io/v1"
+    limited = level["spec"]["limited"]
+    assert limited["nominalConcurrencyShares"] == 30 and limited["lendablePercent"] == 50
+    assert limited["limitResponse"]["type"] == "Queue"
+    schema = one(docs, "FlowSchema", name)["spec"]
+    assert schema["priorityLevelConfiguration"] == {"name": name}
+    assert 900 < schema["matchingPrecedence"] < 9000  # after system, before service-accounts
+    subject = {"kind": "ServiceAccount", "serviceAccount": {"name": "ops", "namespace": NAMESPACE}}
+    assert schema["rules"][0]["subjects"] == [subject]
+    leases = one(docs, "FlowSchema", f"{name}-leases")["spec"]
+    assert leases["priorityLevelConfiguration"] == {"name": "leader-election"}
+    assert leases["matchingPrecedence"] < schema["matchingPrecedence"]
+    assert leases["rules"][0]["subjects"] == [subject]
+    assert leases["rules"][0]["resourceRules"][0]["resources"] == ["leases"]
+    assert leases["rules"][0]["resourceRules"][0]["namespaces"] == [NAMESPACE]
+
+
+def test_api_priority_can_be_left_to_the_cluster(render: Render) -> None:
+    docs = render({"apiPriority": {"enabled": False}})
+    assert not find(docs, "FlowSchema") and not find(docs, "PriorityLevelConfiguration")
 
 
 # ---------------------------------------------------------------- storage

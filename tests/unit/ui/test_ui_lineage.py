@@ -89,3 +89,27 @@ def test_kasset_graph_svg_writes_the_lineage_of_definitions(tmp_path: Path) -> N
     assert write_graph_svg(Definitions(assets=[numbers, doubled]), str(target)) == 0
     svg = target.read_text()
     assert 'data-key="numbers"' in svg and 'data-key="doubled"' in svg and "<style>" in svg
+
+
+@pytest.mark.parametrize("engine", ["dot", "networkx"])
+def test_a_frame_holds_its_nodes_and_edges_to_it_end_at_the_frame(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clear_layout_cache()
+    if engine == "networkx":
+        monkeypatch.setattr(lineage.shutil, "which", lambda _: None)
+    frames = {"frame:core": ["core/a", "core/b"]}
+    edges = [("group:raw", "frame:core"), ("core/a", "core/b"), ("frame:core", "group:marts")]
+    shape = layout(["group:raw", "core/a", "core/b", "group:marts"], edges, frames)
+    assert shape.engine == engine
+    assert sorted((a, b) for a, b, _ in shape.edges) == sorted(edges)
+    rect = shape.frames["frame:core"]
+    for key in ("core/a", "core/b"):
+        box = shape.boxes[key]
+        assert rect.x - rect.width / 2 < box.x - box.width / 2
+        assert box.x + box.width / 2 < rect.x + rect.width / 2
+        assert rect.y - rect.height / 2 < box.y - box.height / 2
+        assert box.y + box.height / 2 < rect.y + rect.height / 2
+    svg = lineage.render_layout(shape, standalone=False)
+    assert 'class="frame" data-frame="frame:core"' in svg and ">core</text>" in svg
+    clear_layout_cache()

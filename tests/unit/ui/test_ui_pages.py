@@ -3,18 +3,23 @@ lineage of a 1,000-asset graph."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 import pytest
 from bench.memory_backend import MemoryBackend
 from ui_testkit import NS, client, demo_backend
 
+from kasset.definitions.keys import AssetKey
 from kasset.naming import asset_object_name
+from kasset.ui.catalog import natural_key
+from kasset.ui.model import graph_of
 
 
 def test_the_catalog_shows_health_last_materialization_group_and_tags() -> None:
     text = client().get("/assets").text
-    assert text.count("<tr data-search") == 3
+    assert text.count("<tr data-group") == 3
     assert 'data-health="Failed"' in text and "team=sales" in text
     assert f'href="/runs/{NS}/run-ok"' in text
     assert "3/10" in text  # partitions materialized of total
@@ -22,13 +27,11 @@ def test_the_catalog_shows_health_last_materialization_group_and_tags() -> None:
 
 def test_catalog_filters_work_without_javascript() -> None:
     text = client().get("/assets?health=Failed").text
-    visible = re.findall(
-        r'<tr data-search="[^"]*" data-group="\w+" data-health="(\w+)"[^>]*?>', text
-    )
-    hidden = re.findall(r"<tr data-search[^>]*hidden>", text)
-    assert visible.count("Failed") == 1 and len(hidden) == 2
+    shown = re.findall(r'<tr data-group="\w+" data-health="(\w+)"', text)
+    assert shown == ["Failed"]
     assert "1 of 3" in text
     assert "1 of 3" in client().get("/assets?q=crm").text
+    assert "No asset matches." in client().get("/assets?q=nothing-like-this").text
 
 
 def test_the_lineage_page_links_every_node_to_its_asset() -> None:
@@ -131,17 +134,59 @@ def big() -> MemoryBackend:
     return MemoryBackend.synthetic(1000)
 
 
-def test_the_lineage_of_1000_assets_has_every_node_and_edge(big: MemoryBackend) -> None:
-    text = client(big).get("/lineage").text
+def test_the_lineage_of_1000_assets_opened_whole_has_every_node_and_edge(
+    big: MemoryBackend,
+) -> None:
+    text = client(big).get("/lineage?expand=*").text
     keys = set(re.findall(r'class="node h-\w+" data-key="([^"]+)"', text))
     assert keys == {a.key for a in big.graph("demo", "synthetic").spec.assets}
     edges = sum(len(a.deps) for a in big.graph("demo", "synthetic").spec.assets)
     assert text.count('<path class="edge"') == edges
 
 
-def test_the_catalog_of_1000_assets_lists_them_all(big: MemoryBackend) -> None:
+def _drawn(text: str) -> list[str]:
+    return re.findall(r'class="node h-\w+(?: group-box)?" data-key="([^"]+)"', text)
+
+
+def test_the_lineage_of_1000_assets_opens_folded_into_its_groups(big: MemoryBackend) -> None:
+    text = client(big).get("/lineage").text
+    assert sorted(_drawn(text)) == [f"group:g{i}" for i in range(10)]
+    assert "100 assets" in text and "10 closed" in text
+    link = re.search(r'<a href="([^"]+)" class="node h-\w+ group-box" data-key="group:g3"', text)
+    assert link is not None
+    opened = client(big).get("/lineage" + html.unescape(link.group(1))).text
+    drawn = _drawn(opened)
+    assert len(drawn) == 9 + 100 and "group:g3" not in drawn and "g3/asset_00003" in drawn
+    assert 'data-close-box="g3"' in opened
+
+
+def test_the_lineage_index_finds_assets_inside_closed_boxes(big: MemoryBackend) -> None:
+    text = client(big).get("/lineage").text
+    raw = re.search(r'<script type="application/json" id="lineage-index">(.*?)</script>', text)
+    assert raw is not None
+    index = dict(json.loads(raw.group(1)))
+    assert len(index) == 1000 and index["g3/asset_00003"] == "group:g3"
+
+
+def test_focus_on_an_asset_shows_its_parents_and_children(big: MemoryBackend) -> None:
+    pure = graph_of(big.graph("demo", "synthetic"))
+    key = AssetKey.from_string("g5/asset_00205")
+    expected = {key, *pure.parents(key), *pure.children(key)}
+    text = client(big).get("/lineage", params={"select": "+g5/asset_00205+"}).text
+    assert set(_drawn(text)) == {k.to_string() for k in expected}
+
+
+def test_the_catalog_of_1000_assets_comes_in_pages_in_natural_order(big: MemoryBackend) -> None:
     text = client(big).get("/assets").text
-    assert text.count("<tr data-search") == 1000
+    keys = re.findall(r'<a class="key" href="[^"]+">([^<]+)</a>', text)
+    assert len(keys) == 100 and keys == sorted(keys, key=natural_key)
+    assert "page 1 of 10" in text
+    last = client(big).get("/assets?page=10").text
+    assert "901\u20131000 of 1000" in last and "page 10 of 10" in last
+    filtered = client(big).get("/assets?group=g3&page=2").text  # one page: clamped to it
+    shown = re.findall(r'<a class="key" href="[^"]+">([^<]+)</a>', filtered)
+    assert len(shown) == 100 and all(key.startswith("g3/") for key in shown)
+    assert 'id="asset-pager"' not in filtered
 
 
 def test_the_asset_page_shows_owners_kinds_and_typed_metadata_safely() -> None:

@@ -31,31 +31,39 @@
   partitionPicker();
   runPage();
 
+  // The catalog is filtered and paged on the server; as you type, the matching page is
+  // fetched and swapped in (the latest request wins).
   function assetFilters() {
     const form = $("#asset-filters");
-    const table = $("#asset-table");
-    if (!form || !table) return;
-    const rows = $$("tbody tr", table);
-    const total = rows.length;
-    const apply = () => {
-      const data = new FormData(form);
-      const q = (data.get("q") || "").toString().trim().toLowerCase();
-      const group = data.get("group") || "", health = data.get("health") || "";
-      const graph = data.get("graph") || "";
-      let shown = 0;
-      for (const row of rows) {
-        const d = row.dataset;
-        const ok = (!q || d.search.includes(q)) && (!group || d.group === group) &&
-          (!health || d.health === health) && (!graph || d.graph === graph);
-        row.hidden = !ok;
-        if (ok) shown++;
+    if (!form || !$("#asset-results")) return;
+    let controller = null, timer = null;
+    const load = async (params) => {
+      if (controller) controller.abort();
+      controller = new AbortController();
+      const query = params.toString();
+      try {
+        const response = await fetch(query ? `?${query}` : location.pathname, { signal: controller.signal, credentials: "same-origin" });
+        if (!response.ok) return;
+        const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+        const fresh = doc.querySelector("#asset-results");
+        if (!fresh) return;
+        $("#asset-results").replaceWith(fresh);
+        $("#asset-count").textContent = fresh.dataset.count;
+        history.replaceState(null, "", query ? `?${query}` : location.pathname);
+      } catch (err) {
+        if (err.name !== "AbortError") throw err;
       }
-      $("#asset-count").textContent = shown === total ? `${total}` : `${shown} of ${total}`;
-      $("#asset-none").hidden = shown > 0;
-      $$("[data-health-chip]").forEach((c) => c.classList.toggle("on", c.dataset.healthChip === health));
+    };
+    const filters = () => {
       const params = new URLSearchParams();
-      for (const [k, v] of data.entries()) if (v) params.set(k, v.toString());
-      history.replaceState(null, "", params.toString() ? `?${params}` : location.pathname);
+      for (const [k, v] of new FormData(form).entries()) if (v) params.set(k, v.toString());
+      return params;
+    };
+    const apply = () => {
+      const health = form.elements.namedItem("health").value;
+      $$("[data-health-chip]").forEach((c) => c.classList.toggle("on", c.dataset.healthChip === health));
+      clearTimeout(timer);
+      timer = setTimeout(() => load(filters()), 120);
     };
     form.addEventListener("input", apply);
     form.addEventListener("submit", (e) => { e.preventDefault(); apply(); });
@@ -65,6 +73,14 @@
       select.value = select.value === chip.dataset.healthChip ? "" : chip.dataset.healthChip;
       apply();
     }));
+    document.addEventListener("click", (e) => {
+      const link = e.target.closest("#asset-pager a[data-page]");
+      if (!link) return;
+      e.preventDefault();
+      const params = filters();
+      params.set("page", link.dataset.page);
+      load(params).then(() => window.scrollTo(0, 0));
+    });
   }
 
   function lineage() {
@@ -104,6 +120,12 @@
       // Too big to read when fitted: open at a readable scale on the roots (left).
       const w = rect.width / 0.8, h = rect.height / 0.8;
       box = { x: 0, y: Math.max(0, Math.min(world.h - h, (world.h - h) / 2)), w, h };
+      // An opened group is what the user asked to see: start at its frame's first column.
+      const frame = $(".frame rect", svg);
+      if (frame) {
+        const f = frame.getBBox();
+        box = { x: Math.max(0, f.x - 40), y: Math.max(0, f.y - 20), w, h };
+      }
       show();
     }
     view.addEventListener("wheel", (e) => { e.preventDefault(); zoom(e.deltaY > 0 ? 1.15 : 1 / 1.15, e.clientX, e.clientY); }, { passive: false });
@@ -133,26 +155,77 @@
       const node = e.target.closest(".node");
       edges.forEach((p) => p.classList.toggle("lit", !!node && (p.dataset.from === node.dataset.key || p.dataset.to === node.dataset.key)));
     });
-    const find = $("#find-node");
-    if (find) find.addEventListener("input", () => {
+    findInGraph(svg, view, (node) => {
+      // Centre a node at a readable scale (about 1:1).
+      const b = node.querySelector(".box").getBBox();
+      const { rect } = aspectOf();
+      const w = Math.min(box.w, rect.width), h = w * (box.h / box.w);
+      box = { x: b.x + b.width / 2 - w / 2, y: b.y + b.height / 2 - h / 2, w, h };
+      show();
+    });
+  }
+
+  // The find box searches every asset of the view, also those inside a closed group box
+  // (the page's #lineage-index): matches light up (or their box does), and each listed
+  // match links to its focus view, `+key+` (its parents, itself, its children).
+  function findInGraph(svg, view, centre) {
+    const find = $("#find-node"), list = $("#find-results"), data = $("#lineage-index");
+    if (!find || !list) return;
+    const index = data ? JSON.parse(data.textContent) : [];
+    const nodes = new Map($$(".node", svg).map((n) => [n.dataset.key, n]));
+    const focus = (key) => `${location.pathname}?${new URLSearchParams({ graph: view.dataset.graph || "", select: `+${key}+` })}`;
+    const MAX = 20;
+    let hits = [], active = 0;
+    const draw = () => {
+      list.replaceChildren(...hits.map(([key, boxId], i) => {
+        const li = document.createElement("li");
+        li.classList.toggle("on", i === active);
+        const a = document.createElement("a");
+        a.href = focus(key);
+        a.textContent = key;
+        a.title = `Focus on ${key}: its parents and children`;
+        li.append(a);
+        if (boxId) {
+          const where = document.createElement("span");
+          where.className = "in";
+          where.textContent = `in ${boxId.replace(/^[a-z]+:/, "")}`;
+          li.append(where);
+        }
+        return li;
+      }));
+      list.hidden = !hits.length;
+    };
+    find.addEventListener("input", () => {
       const q = find.value.trim().toLowerCase();
-      const nodes = $$(".node", svg);
+      nodes.forEach((n) => n.classList.remove("found"));
+      const matches = q ? index.filter(([key]) => key.toLowerCase().includes(q)) : [];
       let first = null;
-      nodes.forEach((n) => {
-        const hit = !!q && n.dataset.key.toLowerCase().includes(q);
-        n.classList.toggle("found", hit);
-        if (hit && !first) first = n;
-      });
+      for (const [key, boxId] of matches) {
+        const node = nodes.get(boxId || key);
+        if (!node) continue;
+        node.classList.add("found");
+        if (!first) first = node;
+      }
       svg.classList.toggle("dimmed", !!q);
-      if (first) {
-        // Centre the first match at a readable scale (about 1:1).
-        const b = first.querySelector(".box").getBBox();
-        const { rect } = aspectOf();
-        const w = Math.min(box.w, rect.width), h = w * (box.h / box.w);
-        box = { x: b.x + b.width / 2 - w / 2, y: b.y + b.height / 2 - h / 2, w, h };
-        show();
+      if (first) centre(first);
+      hits = matches.slice(0, MAX);
+      active = 0;
+      draw();
+    });
+    find.addEventListener("keydown", (e) => {
+      if (!hits.length) return;
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        active = (active + (e.key === "ArrowDown" ? 1 : hits.length - 1)) % hits.length;
+        draw();
+      } else if (e.key === "Enter") {
+        e.preventDefault();
+        location.href = focus(hits[active][0]);
+      } else if (e.key === "Escape") {
+        list.hidden = true;
       }
     });
+    document.addEventListener("click", (e) => { if (!e.target.closest(".find-wrap")) list.hidden = true; });
   }
 
   function partitionPicker() {
