@@ -223,7 +223,7 @@ GRAPH_MUTATIONS: list[Mutation] = [
     (
         "static partitions with start",
         "admission",
-        "start and end are only",
+        "start, end and cron are only",
         _set(
             "partitionsDefinitions",
             [{"name": "p", "type": "static", "keys": ["a"], "start": "2024-01-01"}],

@@ -119,10 +119,10 @@ def pod_identity(body: Mapping[str, Any]) -> PodIdentity | None:
             step=StepKey.from_string(str(annotations[ANNOTATION_STEP])),
             attempt=int(attempt),
         )
-        expected = step_pod_name(identity.run, identity.step.to_string(), identity.attempt)
+        own_name = step_pod_name(identity.run, identity.step.to_string(), identity.attempt)
     except (KeyError, TypeError, ValueError, DefinitionError):
         return None
-    return identity if identity.name == expected else None
+    return identity if identity.name == own_name else None
 
 
 def read_pod(body: Mapping[str, Any], deleted: bool = False) -> PodView:
