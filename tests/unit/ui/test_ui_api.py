@@ -3,9 +3,6 @@ server-sent events of a run and step logs."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 from ui_testkit import NS, client, demo_backend
 
 from kasset.resources import MaterializationResource, RunPhase
@@ -127,20 +124,15 @@ def test_schedules_have_their_next_ticks() -> None:
 def test_the_event_stream_sends_each_status_change_then_ends() -> None:
     backend = demo_backend()
     live = backend.run(NS, "run-live")
-
-    def finish_soon() -> None:
-        time.sleep(0.3)
-        step = live.model_copy(deep=True)
-        assert step.status is not None
-        step.status.counts.running, step.status.counts.succeeded = 0, 1
-        backend.update_run(step)
-        time.sleep(0.2)
-        done = step.model_copy(deep=True)
-        assert done.status is not None
-        done.status.phase = RunPhase.SUCCEEDED
-        backend.update_run(done)
-
-    threading.Thread(target=finish_soon, daemon=True).start()
+    step = live.model_copy(deep=True)
+    assert step.status is not None
+    step.status.counts.running, step.status.counts.succeeded = 0, 1
+    done = step.model_copy(deep=True)
+    assert done.status is not None
+    done.status.phase = RunPhase.SUCCEEDED
+    # each change is made only after the stream sent the previous status, so the test
+    # does not depend on how fast the server subscribes (it used to sleep and race)
+    changes = [step, done]
     events: list[tuple[str, str]] = []
     with client(backend).stream("GET", f"/api/v1/runs/{NS}/run-live/events?fragment=1") as s:
         assert s.headers["content-type"].startswith("text/event-stream")
@@ -150,6 +142,8 @@ def test_the_event_stream_sends_each_status_change_then_ends() -> None:
                 kind = line[7:]
             elif line.startswith("data: ") and kind:
                 events.append((kind, line[6:]))
+                if kind == "status" and changes:
+                    backend.update_run(changes.pop(0))
                 kind = "" if kind != "fragment" else kind
             elif not line:
                 kind = ""
@@ -159,6 +153,7 @@ def test_the_event_stream_sends_each_status_change_then_ends() -> None:
         RunPhase.RUNNING,
         RunPhase.SUCCEEDED,
     ]
+    assert [s.status.counts.succeeded for s in statuses if s.status][1] == 1
     assert any(k == "fragment" and "runhead" in d for k, d in events)
     assert events[-1] == ("end", "{}")
 
