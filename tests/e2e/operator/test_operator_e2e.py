@@ -133,7 +133,20 @@ def test_a_flaky_asset_in_a_diamond_succeeds_on_retry(
     e2e.start_operator()
     e2e.apply_graph("e2e_projects.diamond", name="diamond")
     submitted = e2e.submit("diamond-1", "diamond")
+    # the run's conditions are Job-like: kubectl wait works on them
+    waited = e2e.kube.kubectl(
+        "wait",
+        "--for=condition=Succeeded",
+        "mat/diamond-1",
+        "-n",
+        e2e.namespace,
+        "--timeout=180s",
+        timeout=200,
+    )
+    assert "condition met" in waited.stdout, waited.stdout
     status = e2e.wait_run("diamond-1", timeout=180)
+    conditions = {c["type"]: c["status"] for c in status["conditions"]}
+    assert conditions == {"Running": "False", "Succeeded": "True", "Failed": "False"}, status
     wall = time.monotonic() - submitted
     print(f"\n[diamond] 4 steps + 1 retry (delay 1s), run wall time {wall:.1f}s")
     record_property("run_wall_s", round(wall, 2))
@@ -184,6 +197,10 @@ def test_a_failing_blocking_check_fails_the_run_and_skips_downstream(e2e: E2E) -
     status = wait_until(finished, 180, "checks-1 to finish", interval=0.25, on_timeout=e2e.diagnose)
     print(f"\n[checks] phase {status['phase']}: {status.get('message')}")
     assert status["phase"] == "Failed", status
+    waited = e2e.kube.kubectl(
+        "wait", "--for=condition=Failed", "mat/checks-1", "-n", e2e.namespace, "--timeout=30s"
+    )
+    assert "condition met" in waited.stdout, waited.stdout
     message = status.get("message") or ""
     assert "readings" in message and "no_negatives" in message, message
     assert _assets(status)["published"]["phase"] == "Skipped", status["assets"]

@@ -69,3 +69,47 @@ def test_status_round_trips_into_step_states() -> None:
     assert steps[a].phase.value == "Succeeded"
     assert steps[b].phase.value == "Running" and steps[b].attempts == 1
     assert details[b]["start"] is not None
+
+
+def _conditions(record: RunRecord) -> dict[str, dict[str, object]]:
+    status = MaterializationStatus.model_validate(build_status(record))
+    assert status.conditions is not None
+    return {c["type"]: c for c in build_status(record)["conditions"]}
+
+
+def test_a_run_carries_running_succeeded_and_failed_conditions_like_a_job() -> None:
+    record = record_for(AssetGraph([AssetNode(AssetKey("a"))]))
+    a = StepKey(AssetKey("a"))
+    advance(record.state, None, NOW)
+    record.start_time = NOW + 1
+    running = _conditions(record)
+    assert {k: c["status"] for k, c in running.items()} == {
+        "Running": "True",
+        "Succeeded": "False",
+        "Failed": "False",
+    }
+    assert running["Running"]["lastTransitionTime"] == "2023-11-14T22:13:21.000000Z"
+    assert running["Succeeded"]["reason"] == "Running"
+    advance(record.state, StepSucceeded(a, 1), NOW + 5)
+    record.completion_time = NOW + 5
+    done = _conditions(record)
+    assert {k: c["status"] for k, c in done.items()} == {
+        "Running": "False",
+        "Succeeded": "True",
+        "Failed": "False",
+    }
+    assert {c["lastTransitionTime"] for c in done.values()} == {"2023-11-14T22:13:25.000000Z"}
+    assert all(c["observedGeneration"] == 1 and c["reason"] == "Succeeded" for c in done.values())
+    assert done == _conditions(record)  # rewriting the status does not move the times
+
+
+def test_a_failed_run_says_why_in_its_failed_condition() -> None:
+    record = record_for(AssetGraph([AssetNode(AssetKey("a"))]))
+    advance(record.state, None, NOW)
+    record.start_time = NOW
+    advance(record.state, StepFailed(StepKey(AssetKey("a")), 1, "boom", retryable=False), NOW + 2)
+    record.completion_time = NOW + 2
+    failed = _conditions(record)
+    assert failed["Failed"]["status"] == "True" and failed["Succeeded"]["status"] == "False"
+    assert failed["Failed"]["reason"] == "Failed"
+    assert failed["Failed"]["message"] == "1 step(s) failed: a: boom"

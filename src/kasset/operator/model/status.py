@@ -22,11 +22,13 @@ from kasset.resources.materialization import MAX_STEP_DETAILS, MaterializationSt
 from kasset.resources.materialization import StepPhase as WirePhase
 
 __all__ = [
+    "RUN_CONDITIONS",
     "STEP_DETAILS_BUDGET",
     "build_status",
     "iso",
     "parse_time",
     "restore_steps",
+    "run_conditions",
     "wire_phase",
 ]
 
@@ -116,9 +118,46 @@ def build_status(record: RunRecord) -> dict[str, Any]:
         "assets": assets,
         "steps": steps,
         "omittedSteps": max(0, left_pending - listed),
-        "conditions": record.conditions,
+        "conditions": [*run_conditions(record), *record.conditions],
     }
     return status
+
+
+#: The run's conditions, like a Job's: one per phase that tools wait for.
+RUN_CONDITIONS = ("Running", "Succeeded", "Failed")
+
+
+def run_conditions(record: RunRecord) -> list[dict[str, Any]]:
+    """Running, Succeeded and Failed in metav1.Condition shape, so that `kubectl wait
+    --for=condition=Succeeded`, kstatus and Argo CD read a run as they read a Job.
+
+    Each transition time is the time the run entered the state the condition describes
+    (its start, its completion, or its creation), so a condition's time does not move
+    between writes and no clock is needed."""
+    phase = record.state.phase.value
+    finished = phase in ("Succeeded", "Failed", "Canceled")
+    ended = iso(record.completion_time or record.created_at)
+    created = iso(record.created_at)
+    running_since = iso(record.start_time or record.created_at)
+    message = (record.state.message or None) and record.state.message[:4096]
+    conditions = []
+    for kind in RUN_CONDITIONS:
+        true = phase == kind
+        if kind == "Running":
+            when = running_since if true else (ended if finished else created)
+        else:
+            when = ended if finished else created
+        conditions.append(
+            {
+                "type": kind,
+                "status": "True" if true else "False",
+                "reason": phase,
+                "message": message if finished and phase != "Succeeded" else None,
+                "lastTransitionTime": when,
+                "observedGeneration": record.generation,
+            }
+        )
+    return conditions
 
 
 def _asset_summary(record: RunRecord, asset: AssetKey) -> dict[str, Any] | None:
