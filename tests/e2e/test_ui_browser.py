@@ -255,3 +255,60 @@ def test_selection_errors_show_inline_and_partitions_can_be_picked(
     page.goto(f"{ui_server.url}/schedules")
     expect(page.locator("table.grid")).to_contain_text("nightly")
     _shot(page, ui_server, "schedules")
+
+
+def _dev_page(dev_server: UIServer, **context: object) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        ctx = browser.new_context(viewport={"width": 1200, "height": 800}, **context)  # type: ignore[arg-type]
+        page = ctx.new_page()
+        page.set_default_timeout(20_000)
+        yield page
+        ctx.close()
+        browser.close()
+
+
+def test_the_ui_follows_the_systems_dark_mode_and_the_toggle_overrides_it(
+    dev_server: UIServer,
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    for page in _dev_page(dev_server, color_scheme="dark"):
+        assert isinstance(page, Page)
+        _log_in(page, dev_server)
+        html = page.locator("html")
+        expect(html).to_have_attribute("data-theme", "dark")
+        background = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+        assert background == "rgb(13, 17, 23)", background
+        _shot(page, dev_server, "assets-dark")
+        toggle = page.locator("#theme-toggle")
+        expect(toggle).to_have_text("Theme: auto")
+        toggle.click()  # auto -> light
+        expect(html).to_have_attribute("data-theme", "light")
+        assert page.evaluate("getComputedStyle(document.documentElement).backgroundColor") == (
+            "rgb(255, 255, 255)"
+        )
+        page.reload()  # the choice is kept
+        expect(html).to_have_attribute("data-theme", "light")
+        expect(page.locator("#theme-toggle")).to_have_text("Theme: light")
+        page.locator("#theme-toggle").click()  # light -> dark
+        expect(html).to_have_attribute("data-theme", "dark")
+
+
+def test_times_are_shown_in_the_viewers_time_zone_and_stay_current(dev_server: UIServer) -> None:
+    from playwright.sync_api import Page, expect
+
+    for page in _dev_page(dev_server, timezone_id="Asia/Tokyo"):
+        assert isinstance(page, Page)
+        page.clock.install()  # fake timers that run at the normal pace until told otherwise
+        _log_in(page, dev_server)
+        page.click(f'#asset-table a.key:text-is("{dev_server.root_asset}")')
+        page.click("#materialize-button")
+        page.wait_for_url(re.compile(r".*/runs/.*"))
+        created = page.locator("time[datetime]").first
+        expect(created).to_have_attribute("title", re.compile(r"\(Asia/Tokyo\)$"))
+        # the page's clock moves on 2 minutes: the relative text follows without a reload
+        page.clock.fast_forward("02:05")
+        expect(created).to_have_text(re.compile(r"^2m\d\ds ago$"))

@@ -30,6 +30,63 @@
   lineage();
   partitionPicker();
   runPage();
+  themeToggle();
+  liveTimes();
+
+  // The header's theme button cycles auto -> light -> dark (static/theme.js applies it).
+  function themeToggle() {
+    const button = $("#theme-toggle");
+    if (!button || !window.kassetTheme) return;
+    const order = ["auto", "light", "dark"];
+    const show = () => {
+      const picked = window.kassetTheme.choice();
+      button.textContent = `Theme: ${picked}`;
+      button.setAttribute("aria-label", `Colour theme: ${picked} (click to change)`);
+    };
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      const next = order[(order.indexOf(window.kassetTheme.choice()) + 1) % order.length];
+      window.kassetTheme.set(next);
+      show();
+    });
+    show();
+  }
+
+  // Times are rendered by the server as "5 min ago" with the UTC time as a title; here
+  // the title becomes the viewer's local time (with its zone) and the relative text stays
+  // current (re-rendered every 10 s, also in fragments the run page streams in).
+  function liveTimes() {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const exact = new Intl.DateTimeFormat(undefined, {
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      second: "2-digit", timeZoneName: "short",
+    });
+    // the same text as the server's views.duration_text: 4.2s, 12s, 3m05s, 2h04m
+    const duration = (a) => {
+      if (a < 10) return `${a.toFixed(1)}s`;
+      if (a < 60) return `${Math.round(a)}s`;
+      const minutes = Math.floor(a / 60);
+      const pad = (n) => String(n).padStart(2, "0");
+      if (minutes < 60) return `${minutes}m${pad(Math.floor(a) % 60)}s`;
+      return `${Math.floor(minutes / 60)}h${pad(minutes % 60)}m`;
+    };
+    const ago = (seconds) => {
+      if (seconds < 0) return `in ${duration(-seconds)}`;
+      return seconds < 5 ? "just now" : `${duration(seconds)} ago`;
+    };
+    const render = () => {
+      const now = Date.now();
+      $$("time[datetime]").forEach((el) => {
+        const when = Date.parse(el.getAttribute("datetime"));
+        if (Number.isNaN(when)) return;
+        el.title = `${exact.format(new Date(when))} (${zone})`;
+        el.textContent = ago((now - when) / 1000);
+      });
+    };
+    render();
+    setInterval(render, 10000);
+    document.addEventListener("kasset:fragment", render);
+  }
 
   // The catalog is filtered and paged on the server; as you type, the matching page is
   // fetched and swapped in (the latest request wins).
@@ -266,6 +323,7 @@
     source.addEventListener("fragment", (e) => {
       live.innerHTML = e.data;
       logs.mark();
+      document.dispatchEvent(new Event("kasset:fragment"));
     });
     source.addEventListener("status", (e) => {
       const run = JSON.parse(e.data);
